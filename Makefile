@@ -1,0 +1,43 @@
+# Two commands matter: `make run` and `make test`. Everything else is for maintainers.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+HOST   ?= 127.0.0.1
+PORT   ?= 5000
+
+.PHONY: run test serve bench lint clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.runtime: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@ $(VENV)/.runtime
+
+## run: start the playground on http://127.0.0.1:5000 (offline demo model without a key)
+run: $(VENV)/.runtime
+	$(BIN)/python app.py
+
+## test: every layer — unit, integration against a local fake upstream, browser (Chromium)
+test: $(VENV)/.dev
+	PYTHON=$(BIN)/python tests/provision.sh chromium
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## serve: the production server (gunicorn, gevent workers), never in debug mode
+serve: $(VENV)/.runtime
+	FLASK_DEBUG=0 $(BIN)/gunicorn --config gunicorn.conf.py --bind $(HOST):$(PORT) "app:create_app()"
+
+## bench: latency, streaming, concurrency, render and page-weight benchmarks (offline)
+bench: $(VENV)/.dev
+	$(BIN)/python -m bench
+
+lint: $(VENV)/.dev
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis test-artifacts

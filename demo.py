@@ -1,0 +1,234 @@
+"""The offline demo model: a requests transport adapter that answers ``demo://`` URLs.
+
+It is mounted on the same ``requests.Session`` the real client uses, so a demo run goes through
+exactly the code that calls a real provider: headers, status handling, JSON and SSE parsing.
+Replies are deterministic (same request, same reply) and say plainly that they are the demo.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import re
+import time
+from collections.abc import Iterator
+
+import urllib3
+from requests.adapters import HTTPAdapter
+
+BASE_URL = "demo://offline/v1"
+MODELS = ("demo", "demo-reasoning", "demo-tools")
+TOKEN = re.compile(r"\S+\s*|\s+")
+
+
+def count_tokens(text: str) -> int:
+    """A deterministic stand-in for a tokenizer: words and punctuation."""
+    return len(re.findall(r"\w+|[^\w\s]", text or ""))
+
+
+def _last_user_text(messages: list) -> str:
+    for message in reversed(messages):
+        if isinstance(message, dict) and message.get("role") == "user":
+            content = message.get("content")
+            return content if isinstance(content, str) else json.dumps(content)
+    return ""
+
+
+def _reply_text(body: dict) -> str:
+    messages = body.get("messages") or []
+    prompt = _last_user_text(messages)
+    if (body.get("response_format") or {}).get("type") == "json_object":
+        return json.dumps({"demo": True, "prompt_words": len(prompt.split()),
+                           "note": "the offline demo model always answers this object"})
+    quoted = "\n".join(f"> {line}" for line in prompt.strip().splitlines()[:6]) or "> (empty)"
+    system = next((m.get("content") for m in messages
+                   if isinstance(m, dict) and m.get("role") == "system"), None)
+    params = {k: v for k, v in body.items() if k not in ("model", "messages", "stream",
+                                                           "stream_options")}
+    lines = [
+        "## Hello from the offline demo model",
+        "",
+        "This reply was written by the playground itself, not by an AI, so you can try "
+        "everything without an API key. Set `AIMLAPI_API_KEY` in `.env` to talk to real models.",
+        "",
+        "You asked:",
+        "",
+        quoted,
+        "",
+        f"Your prompt has **{len(prompt.split())} words**"
+        + (f" and a system prompt of {len(str(system).split())} words." if system else "."),
+        "",
+        "| Panel | What it shows |",
+        "|---|---|",
+        "| Reply | this text, rendered from markdown |",
+        "| Raw JSON | the exact response object, foldable |",
+        "| Request | the body the server sent, without the key |",
+        "| Usage | tokens, latency and cost when the provider reports it |",
+        "",
+        "The same call from Python:",
+        "",
+        "```python",
+        "import requests",
+        "",
+        "response = requests.post(",
+        '    "https://api.aimlapi.com/v1/chat/completions",',
+        '    headers={"Authorization": "Bearer <YOUR_AIMLAPI_KEY>"},',
+        f"    json={{\"model\": {json.dumps(body.get('model', ''))}, \"messages\": [...]"
+        + (f", **{json.dumps(params, sort_keys=True)}" if params else "") + "},",
+        ")",
+        "print(response.json()[\"choices\"][0][\"message\"][\"content\"])",
+        "```",
+    ]
+    return "\n".join(lines)
+
+
+def _cut(text: str, body: dict) -> tuple[str, str]:
+    """Apply ``stop`` and ``max_tokens`` the way a model would, returning the finish reason."""
+    stops = body.get("stop")
+    for stop in [stops] if isinstance(stops, str) else stops or []:
+        if isinstance(stop, str) and stop and stop in text:
+            return text[: text.index(stop)], "stop"
+    limit = body.get("max_tokens") or body.get("max_completion_tokens")
+    pieces = TOKEN.findall(text)
+    if isinstance(limit, int) and 0 < limit < len(pieces):
+        return "".join(pieces[:limit]), "length"
+    return text, "stop"
+
+
+def _tool_call(prompt: str) -> dict:
+    return {"id": "call_demo_1", "type": "function",
+            "function": {"name": "get_weather",
+                         "arguments": json.dumps({"city": prompt.strip()[:40] or "Paris",
+                                                  "unit": "celsius"})}}
+
+
+def completion(body: dict) -> dict:
+    """The full ``chat.completion`` object for a request, in the exact OpenAI shape."""
+    model = str(body.get("model") or "demo")
+    digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:24]
+    prompt_text = " ".join(str(m.get("content", "")) for m in body.get("messages") or []
+                           if isinstance(m, dict))
+    choices, completion_tokens = [], 0
+    n = body.get("n") if isinstance(body.get("n"), int) and 0 < body["n"] <= 8 else 1
+    for index in range(n):
+        message: dict = {"role": "assistant", "content": None, "refusal": None}
+        if "tool" in model:
+            message["tool_calls"] = [_tool_call(_last_user_text(body.get("messages") or []))]
+            finish = "tool_calls"
+            completion_tokens += 12
+        else:
+            text = _reply_text(body) + (f"\n\n*Choice {index + 1} of {n}.*" if n > 1 else "")
+            message["content"], finish = _cut(text, body)
+            completion_tokens += count_tokens(message["content"])
+        if "reason" in model:
+            message["reasoning_content"] = ("The user wants to see a reply. I will explain what "
+                                            "the demo shows, then give a Python example.")
+            completion_tokens += count_tokens(message["reasoning_content"])
+        choices.append({"index": index, "finish_reason": finish, "logprobs": None,
+                        "message": message})
+    prompt_tokens = count_tokens(prompt_text)
+    return {"id": f"chatcmpl-demo-{digest}", "object": "chat.completion",
+            "created": int(time.time()), "model": model, "system_fingerprint": "demo",
+            "choices": choices,
+            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+                      "total_tokens": prompt_tokens + completion_tokens}}
+
+
+def chunks(body: dict) -> Iterator[dict]:
+    """The same completion as ``chat.completion.chunk`` objects, token by token."""
+    full = completion(body)
+    head = {"id": full["id"], "object": "chat.completion.chunk", "created": full["created"],
+            "model": full["model"], "system_fingerprint": "demo"}
+    for choice in full["choices"]:
+        index, message = choice["index"], choice["message"]
+        yield {**head, "choices": [{"index": index, "delta": {"role": "assistant", "content": ""},
+                                    "finish_reason": None}]}
+        for key in ("reasoning_content", "content"):
+            for token in TOKEN.findall(message.get(key) or ""):
+                yield {**head, "choices": [{"index": index, "delta": {key: token},
+                                            "finish_reason": None}]}
+        for number, call in enumerate(message.get("tool_calls") or []):
+            yield {**head, "choices": [{"index": index, "finish_reason": None, "delta": {
+                "tool_calls": [{"index": number, **call}]}}]}
+        yield {**head, "choices": [{"index": index, "delta": {},
+                                    "finish_reason": choice["finish_reason"]}]}
+    if (body.get("stream_options") or {}).get("include_usage"):
+        yield {**head, "choices": [], "usage": full["usage"]}
+
+
+class _Pieces(io.RawIOBase):
+    """A response body that yields pieces one at a time, with a pause between them."""
+
+    def __init__(self, pieces: Iterator[bytes], delay: float) -> None:
+        self._pieces, self._delay, self._buffer, self._first = pieces, delay, b"", True
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, target) -> int:
+        if not self._buffer:
+            if not self._first and self._delay:
+                time.sleep(self._delay)
+            self._first = False
+            self._buffer = next(self._pieces, b"")
+        size = min(len(target), len(self._buffer))
+        target[:size], self._buffer = self._buffer[:size], self._buffer[size:]
+        return size
+
+    def read1(self, size: int = -1) -> bytes:
+        return self.read(size if size and size > 0 else 65536)
+
+
+def _error(status: int, message: str) -> tuple[int, Iterator[bytes], str]:
+    body = json.dumps({"error": {"message": message, "type": "invalid_request_error",
+                                 "param": None, "code": None}}).encode()
+    return status, iter([body]), "application/json"
+
+
+def respond(method: str, path: str, payload: bytes | None) -> tuple[int, Iterator[bytes], str]:
+    """Route one demo request to ``(status, body pieces, content type)``."""
+    if method == "GET" and path.endswith("/models"):
+        data = {"object": "list", "data": [{"id": m, "object": "model", "type": "chat-completion",
+                                            "owned_by": "playground"} for m in MODELS]}
+        return 200, iter([json.dumps(data).encode()]), "application/json"
+    if method != "POST" or not path.endswith("/chat/completions"):
+        return _error(404, f"The demo backend has no {method} {path}.")
+    try:
+        body = json.loads(payload or b"")
+    except ValueError:
+        return _error(400, "The request body is not JSON.")
+    if not isinstance(body, dict) or not body.get("model") or not body.get("messages"):
+        return _error(400, "`model` and `messages` are required.")
+    if not body.get("stream"):
+        return 200, iter([json.dumps(completion(body)).encode()]), "application/json"
+    events = (f"data: {json.dumps(chunk)}\n\n".encode() for chunk in chunks(body))
+    return 200, _then(events, b"data: [DONE]\n\n"), "text/event-stream"
+
+
+def _then(pieces: Iterator[bytes], last: bytes) -> Iterator[bytes]:
+    yield from pieces
+    yield last
+
+
+class DemoAdapter(HTTPAdapter):
+    """Answer ``demo://`` requests in-process, through the normal requests machinery."""
+
+    def __init__(self, token_delay: float = 0.012) -> None:
+        super().__init__()
+        self.token_delay = token_delay
+
+    def send(self, request, stream=False, timeout=None, verify=True, cert=None, proxies=None):
+        path = urllib3.util.parse_url(request.url).path or "/"
+        payload = request.body.encode() if isinstance(request.body, str) else request.body
+        status, pieces, content_type = respond(request.method, path, payload)
+        digest = hashlib.sha256(payload or b"").hexdigest()[:16]
+        raw = urllib3.HTTPResponse(
+            body=_Pieces(pieces, self.token_delay if content_type == "text/event-stream" else 0),
+            headers={"content-type": content_type, "x-request-id": f"demo-{digest}"},
+            status=status, reason="OK" if status == 200 else "Error", preload_content=False,
+            decode_content=False)
+        response = self.build_response(request, raw)
+        if not stream:
+            response.content  # noqa: B018 - read now, as requests does for non-streamed calls
+        return response

@@ -1,0 +1,113 @@
+"""The prompt form: every field typed and bounded before any network call."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, FloatField, IntegerField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
+
+PROMPT_LIMIT = 100_000  # characters; about 25k tokens, far beyond a playground prompt
+MAX_TOKENS_LIMIT = 1_000_000
+MAX_STOPS = 4
+CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+RESERVED_EXTRA = {"model", "messages", "stream", "stream_options"}
+
+
+def finite(form, field) -> None:
+    """Reject NaN and infinities, which NumberRange lets through."""
+    if field.data is not None and not math.isfinite(field.data):
+        raise ValidationError("Enter a finite number.")
+
+
+def printable(form, field) -> None:
+    if field.data and CONTROL_CHARS.search(field.data):
+        raise ValidationError("Model names cannot contain control or invisible characters.")
+
+
+def no_surrogates(form, field) -> None:
+    """Lone surrogates cannot be encoded as UTF-8 JSON for the provider."""
+    if field.data and re.search(r"[\ud800-\udfff]", field.data):
+        raise ValidationError("This text contains characters that are not valid Unicode.")
+
+
+class PromptForm(FlaskForm):
+    """A model, messages and the optional sampling parameters of one run."""
+
+    model = StringField("Model", validators=[DataRequired("Enter a model name."),
+                                             Length(max=200), printable])
+    system = TextAreaField("System prompt", validators=[Optional(), Length(max=PROMPT_LIMIT),
+                                                        no_surrogates])
+    prompt = TextAreaField("Prompt", validators=[DataRequired("Write a prompt to send."),
+                                                 Length(max=PROMPT_LIMIT), no_surrogates])
+    temperature = FloatField("Temperature", validators=[Optional(), finite,
+                                                        NumberRange(0, 2)])
+    max_tokens = IntegerField("Max tokens", validators=[Optional(),
+                                                        NumberRange(1, MAX_TOKENS_LIMIT)])
+    top_p = FloatField("Top p", validators=[Optional(), finite, NumberRange(0, 1)])
+    n = IntegerField("Choices (n)", validators=[Optional(), NumberRange(1, 8)])
+    seed = IntegerField("Seed", validators=[Optional(), NumberRange(-(2**63), 2**63 - 1)])
+    presence_penalty = FloatField("Presence penalty", validators=[Optional(), finite,
+                                                                  NumberRange(-2, 2)])
+    frequency_penalty = FloatField("Frequency penalty", validators=[Optional(), finite,
+                                                                    NumberRange(-2, 2)])
+    stop = TextAreaField("Stop sequences", description="One per line, up to four.",
+                         validators=[Optional(), Length(max=1000), no_surrogates])
+    json_mode = BooleanField("JSON response format")
+    extra = TextAreaField("Extra JSON", description="Merged into the request body.",
+                          validators=[Optional(), Length(max=20_000), no_surrogates])
+
+    NUMBERS = ("temperature", "max_tokens", "top_p", "n", "seed", "presence_penalty",
+               "frequency_penalty")
+
+    def validate_stop(self, field) -> None:
+        if len(self.stop_sequences()) > MAX_STOPS:
+            raise ValidationError(f"At most {MAX_STOPS} stop sequences.")
+
+    def validate_extra(self, field) -> None:
+        if not (field.data or "").strip():
+            return
+        try:
+            value = json.loads(field.data, parse_constant=_reject_constant)
+        except ValueError as exc:
+            raise ValidationError(f"Not valid JSON: {exc}.") from None
+        if not isinstance(value, dict):
+            raise ValidationError('Extra JSON must be an object, like {"top_k": 40}.')
+        reserved = sorted(RESERVED_EXTRA & value.keys())
+        if reserved:
+            raise ValidationError(f"Set {', '.join(reserved)} with the form, not extra JSON.")
+
+    def parameters_open(self) -> bool:
+        """Whether the parameters section should start unfolded: something there is set."""
+        names = (*self.NUMBERS, "stop", "extra", "json_mode")
+        return any(getattr(self, name).raw_data not in (None, [], [""]) or
+                   getattr(self, name).errors for name in names)
+
+    def stop_sequences(self) -> list[str]:
+        return [line for line in (self.stop.data or "").splitlines() if line]
+
+    def to_body(self) -> dict:
+        """The request body: model, messages and only the parameters the user set."""
+        messages = []
+        if (self.system.data or "").strip():
+            messages.append({"role": "system", "content": self.system.data})
+        messages.append({"role": "user", "content": self.prompt.data})
+        body: dict = {"model": self.model.data.strip(), "messages": messages}
+        for name in self.NUMBERS:
+            value = getattr(self, name).data
+            if value is not None:
+                body[name] = value
+        if self.stop_sequences():
+            body["stop"] = self.stop_sequences()
+        if self.json_mode.data:
+            body["response_format"] = {"type": "json_object"}
+        if (self.extra.data or "").strip():
+            body.update(json.loads(self.extra.data))
+        return body
+
+
+def _reject_constant(name: str):
+    raise ValueError(f"{name} is not allowed in JSON")

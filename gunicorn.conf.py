@@ -1,0 +1,22 @@
+"""Production settings for `make serve` (gunicorn).
+
+gevent workers: a streamed reply spends nearly all its time waiting on the provider, so one
+green thread per stream holds thousands of slow streams on two cores, where gthread would need
+an OS thread (and its stack) per stream. Every setting can be overridden from the environment.
+"""
+
+import os
+
+worker_class = "gevent"
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", "4000"))
+bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:5000")
+# A stream can last minutes; the upstream client enforces its own deadline.
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "330"))
+graceful_timeout = 30
+keepalive = 5
+backlog = 4096
+accesslog = os.environ.get("GUNICORN_ACCESSLOG")  # off by default: one line per run is logged
+errorlog = "-"
+loglevel = os.environ.get("GUNICORN_LOGLEVEL", "info")
+raw_env = ["FLASK_DEBUG=0"]

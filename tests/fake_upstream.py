@@ -1,0 +1,340 @@
+"""A fake OpenAI-compatible API that really listens on localhost.
+
+The model name in the request picks the behaviour (``fake/ok``, ``fake/401``, ``fake/drop``…),
+so integration tests, browser tests and benchmarks can all drive it through the real form.
+Every request it receives is recorded with its headers and body.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+REPLY = "Hello! How can I help you today?"
+MARKDOWN = ("# Title\n\nSome **bold** text and a list:\n\n- one\n- two\n\n| a | b |\n|---|---|\n"
+            "| 1 | 2 |\n\n```python\nprint('hi')\n```\n")
+
+
+def completion(model: str, content=REPLY, *, usage=True, choices=None, **message_extra) -> dict:
+    message = {"role": "assistant", "content": content, "refusal": None, **message_extra}
+    body = {"id": "gen-1744545600-ExampleId123", "object": "chat.completion",
+            "created": 1744545600, "model": model,
+            "choices": choices or [{"index": 0, "finish_reason": "stop", "logprobs": None,
+                                    "message": message}]}
+    if usage:
+        body["usage"] = {"prompt_tokens": 5, "completion_tokens": 12, "total_tokens": 17}
+    return body
+
+
+def chunk(model: str, delta: dict | None = None, finish=None, index=0, **extra) -> dict:
+    choices = [] if delta is None else [{"index": index, "delta": delta,
+                                          "finish_reason": finish}]
+    return {"id": "gen-stream-1", "object": "chat.completion.chunk", "created": 1744545600,
+            "model": model, "choices": choices, **extra}
+
+
+def words(text: str) -> list[str]:
+    pieces, current = [], ""
+    for char in text:
+        current += char
+        if char == " ":
+            pieces.append(current)
+            current = ""
+    return pieces + ([current] if current else [])
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: FakeServer
+
+    def log_message(self, *args) -> None:  # keep test output clean
+        pass
+
+    # -- helpers -------------------------------------------------------------------------
+    def send_json(self, status: int, data, headers: dict | None = None) -> None:
+        self.send_body(status, json.dumps(data).encode(), "application/json", headers)
+
+    def send_body(self, status: int, body: bytes, content_type: str,
+                  headers: dict | None = None) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("x-request-id", f"req-{self.server.count}")
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def start_sse(self, chunked: bool = True, headers: dict | None = None) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("x-request-id", f"req-{self.server.count}")
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        if chunked:
+            self.send_header("Transfer-Encoding", "chunked")
+        else:
+            self.send_header("Connection", "close")
+            self.close_connection = True
+        self.end_headers()
+        self._chunked = chunked
+
+    def write(self, text: str) -> None:
+        data = text.encode()
+        if self._chunked:
+            data = f"{len(data):x}\r\n".encode() + data + b"\r\n"
+        self.wfile.write(data)
+        self.wfile.flush()
+
+    def event(self, data) -> None:
+        self.write(f"data: {data if isinstance(data, str) else json.dumps(data)}\n\n")
+
+    def end_sse(self, done: bool = True) -> None:
+        if done:
+            self.event("[DONE]")
+        if self._chunked:
+            self.wfile.write(b"0\r\n\r\n")
+            self.wfile.flush()
+
+    def stream_text(self, model: str, text: str, delay: float = 0.0, usage: bool = True,
+                    done: bool = True) -> None:
+        self.start_sse()
+        self.event(chunk(model, {"role": "assistant", "content": ""}))
+        for piece in words(text):
+            if delay:
+                time.sleep(delay)
+            self.event(chunk(model, {"content": piece}))
+        self.event(chunk(model, {}, finish="stop"))
+        if usage and (self.body.get("stream_options") or {}).get("include_usage"):
+            self.event(chunk(model, None, usage={"prompt_tokens": 5, "completion_tokens": 12,
+                                                 "total_tokens": 17}))
+        self.end_sse(done)
+
+    # -- routes --------------------------------------------------------------------------
+    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        self.server.record(self, None)
+        if self.path.rstrip("/").endswith("/models"):
+            self.send_json(200, {"object": "list", "data": [
+                {"id": "fake/ok", "type": "chat-completion"},
+                {"id": "fake/markdown", "type": "chat-completion"},
+                {"id": "text-embedding-3", "type": "embedding"}]})
+        else:
+            self.send_json(404, {"error": {"message": "no such path"}})
+
+    def do_POST(self) -> None:  # noqa: N802
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length)
+        try:
+            self.body = json.loads(raw)
+        except ValueError:
+            self.body = {}
+        self.server.record(self, self.body)
+        model = str(self.body.get("model", ""))
+        scenario = self.server.scenarios.get(model) or SCENARIOS.get(model, scenario_ok)
+        scenario(self, model)
+
+
+# -- scenarios: name -> behaviour -------------------------------------------------------
+def scenario_ok(h: Handler, model: str) -> None:
+    if h.body.get("stream"):
+        h.stream_text(model, REPLY)
+    else:
+        h.send_json(200, completion(model))
+
+
+def scenario_markdown(h: Handler, model: str) -> None:
+    if h.body.get("stream"):
+        h.stream_text(model, MARKDOWN)
+    else:
+        h.send_json(200, completion(model, MARKDOWN))
+
+
+def scenario_choices(h: Handler, model: str) -> None:
+    h.send_json(200, completion(model, choices=[
+        {"index": i, "finish_reason": "stop", "message": {"role": "assistant",
+                                                          "content": f"Answer number {i}"}}
+        for i in range(3)]))
+
+
+def scenario_tools(h: Handler, model: str) -> None:
+    h.send_json(200, completion(model, None, tool_calls=[{
+        "id": "call_abc", "type": "function",
+        "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'}}]))
+
+
+def scenario_refusal(h: Handler, model: str) -> None:
+    h.send_json(200, completion(model, None, refusal="I can't help with that request."))
+
+
+def scenario_reasoning(h: Handler, model: str) -> None:
+    h.send_json(200, completion(model, "The answer is 4.",
+                                reasoning_content="2 plus 2 makes 4, checked twice."))
+
+
+def scenario_no_usage(h: Handler, model: str) -> None:
+    h.send_json(200, completion(model, usage=False))
+
+
+def scenario_cost(h: Handler, model: str) -> None:
+    body = completion(model)
+    body["meta"] = {"usage": {"tokens_used": 17, "usd_spent": 0.000123}}
+    h.send_json(200, body)
+
+
+def status_scenario(status: int, body, content_type="application/json", headers=None):
+    def scenario(h: Handler, model: str) -> None:
+        data = body if isinstance(body, bytes) else json.dumps(body).encode()
+        h.send_body(status, data, content_type, headers)
+    return scenario
+
+
+def scenario_flaky(h: Handler, model: str) -> None:
+    if h.server.counts[model] == 1:
+        h.send_json(500, {"error": {"message": "temporary glitch", "type": "server_error"}})
+    else:
+        scenario_ok(h, model)
+
+
+def scenario_slow(h: Handler, model: str) -> None:
+    time.sleep(h.server.slow_seconds)
+    scenario_ok(h, model)
+
+
+def scenario_drop(h: Handler, model: str) -> None:
+    h.close_connection = True
+    h.connection.shutdown(2)
+
+
+def scenario_stream_error(h: Handler, model: str) -> None:
+    h.start_sse()
+    for piece in words("Partial answer before "):
+        h.event(chunk(model, {"content": piece}))
+    h.event({"error": {"message": "The model crashed mid-reply", "code": "server_error"}})
+    h.end_sse(done=False)
+
+
+def scenario_stream_no_done(h: Handler, model: str) -> None:
+    h.stream_text(model, "This stream never says done", done=False)
+
+
+def scenario_stream_drop(h: Handler, model: str) -> None:
+    h.start_sse()
+    h.event(chunk(model, {"content": "Half a "}))
+    h.event(chunk(model, {"content": "reply"}))
+    h.close_connection = True
+    h.connection.shutdown(2)
+
+
+def scenario_stream_stall(h: Handler, model: str) -> None:
+    h.start_sse()
+    h.event(chunk(model, {"content": "Before the stall. "}))
+    time.sleep(h.server.slow_seconds)
+    h.end_sse()
+
+
+def scenario_trickle(h: Handler, model: str) -> None:
+    h.stream_text(model, " ".join(f"word{i}" for i in range(40)), delay=h.server.trickle_delay)
+
+
+def scenario_reject_stream_options(h: Handler, model: str) -> None:
+    if "stream_options" in h.body:
+        h.send_json(400, {"error": {"message": "Unrecognized request argument supplied: "
+                                               "stream_options", "type": "invalid_request_error",
+                                    "param": "stream_options"}})
+    else:
+        h.stream_text(model, REPLY)
+
+
+def scenario_sse_quirks(h: Handler, model: str) -> None:
+    """Comments, event names, CRLF, multi-line data, split reads, a choices: [] chunk."""
+    h.start_sse(chunked=False)
+    h.write(": PROCESSING\r\n\r\n")
+    h.write("event: message\r\ndata: " + json.dumps(chunk(model, {"content": "Hel"})) + "\r\n\r\n")
+    text = json.dumps(chunk(model, {"content": "lo "}))
+    h.write("data: " + text[:10])
+    time.sleep(0.05)
+    h.write(text[10:] + "\n\n")
+    h.write("data: {\"id\": \"gen-stream-1\", \"object\": \"chat.completion.chunk\",\n"
+            "data: \"choices\": [{\"index\": 0, \"delta\": {\"content\": \"world\"}}]}\n\n")
+    h.event(chunk(model, {}, finish="stop"))
+    h.event(chunk(model, None, usage={"prompt_tokens": 3, "completion_tokens": 3,
+                                      "total_tokens": 6}))
+    h.event("[DONE]")
+
+
+SCENARIOS = {
+    "fake/ok": scenario_ok,
+    "fake/markdown": scenario_markdown,
+    "fake/choices": scenario_choices,
+    "fake/tools": scenario_tools,
+    "fake/refusal": scenario_refusal,
+    "fake/reasoning": scenario_reasoning,
+    "fake/no-usage": scenario_no_usage,
+    "fake/cost": scenario_cost,
+    "fake/400": status_scenario(400, {"error": {"message": "temperature is out of range",
+                                                "type": "invalid_request_error",
+                                                "param": "temperature", "code": None}}),
+    "fake/401": status_scenario(401, {"message": "Invalid API key provided: sk-test-sentinel",
+                                      "path": "/v1/chat/completions", "requestId": "aiml-req-42",
+                                      "statusCode": 401, "timestamp": "2026-01-01T00:00:00Z"}),
+    "fake/403": status_scenario(403, {"detail": "You do not have enough credits"}),
+    "fake/404": status_scenario(404, {"error": {"message": "The model `fake/404` does not exist",
+                                                "type": "invalid_request_error",
+                                                "code": "model_not_found"}}),
+    "fake/429": status_scenario(429, {"error": {"message": "Rate limit reached",
+                                                "type": "rate_limit_error"}},
+                                headers={"Retry-After": "30"}),
+    "fake/flaky": scenario_flaky,
+    "fake/502": status_scenario(502, b"<html><head><title>502 Bad Gateway</title></head>"
+                                     b"<body><h1>502 Bad Gateway</h1>nginx</body></html>",
+                                "text/html"),
+    "fake/slow": scenario_slow,
+    "fake/drop": scenario_drop,
+    "fake/not-json": status_scenario(200, b"this is not json at all", "text/plain"),
+    "fake/stream-error": scenario_stream_error,
+    "fake/stream-no-done": scenario_stream_no_done,
+    "fake/stream-drop": scenario_stream_drop,
+    "fake/stream-stall": scenario_stream_stall,
+    "fake/trickle": scenario_trickle,
+    "fake/reject-stream-options": scenario_reject_stream_options,
+    "fake/sse-quirks": scenario_sse_quirks,
+}
+
+
+class FakeServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), Handler)
+        self.lock = threading.Lock()
+        self.reset()
+
+    def reset(self) -> None:
+        self.received: list[dict] = []
+        self.counts: dict[str, int] = {}
+        self.scenarios: dict = {}
+        self.slow_seconds = 2.0
+        self.trickle_delay = 0.05
+
+    def record(self, handler: Handler, body) -> None:
+        with self.lock:
+            model = str((body or {}).get("model", ""))
+            self.counts[model] = self.counts.get(model, 0) + 1
+            self.count = len(self.received) + 1
+            self.received.append({"method": handler.command, "path": handler.path,
+                                  "headers": dict(handler.headers.items()), "body": body})
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}/v1"
+
+    def start(self) -> FakeServer:
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        self.shutdown()
+        self.server_close()

@@ -1,0 +1,456 @@
+"""The one place that talks to an OpenAI-compatible chat-completions API.
+
+Everything about one call ends up in a ``Run``; every way a call can fail ends up in an
+``UpstreamError``. No Flask here: the views decide what a run means for a page.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import random
+import re
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import requests
+import urllib3
+
+from sse import ChunkAssembler, SSEDecoder, parse_chunk
+
+USER_AGENT = "aimlapi-playground/1.0"
+RETRYABLE_STATUSES = {408, 409, 429} | set(range(500, 600))
+MAX_RETRY_AFTER = 20.0  # beyond this we tell the user to wait instead of holding the request
+ERROR_BODY_BYTES = 64 * 1024
+INTERESTING_HEADER = re.compile(
+    r"^(x-request-id|request-id|x-aimlapi-.*|openai-.*|x-ratelimit-.*|ratelimit-.*|retry-after"
+    r"|retry-after-ms|x-should-retry|x-openrouter-.*|cf-ray|content-type|server)$",
+    re.IGNORECASE,
+)
+
+# kind -> (what happened, what to do); the views add the status and the raw body.
+KINDS = {
+    "bad_request": ("The provider rejected the request",
+                    "Check the parameters; some models do not accept every option."),
+    "auth": ("The API key was rejected",
+             "Check AIMLAPI_API_KEY in your .env or environment, then restart the app."),
+    "credits": ("The account cannot pay for this call",
+                "Top up credits or check the plan on the provider's dashboard."),
+    "not_found": ("The provider does not know this model or endpoint",
+                  "Check the model name against the suggestions, and the base URL."),
+    "rate_limited": ("Rate limited by the provider", "Wait a moment, then run again."),
+    "too_large": ("The request or reply was too large",
+                  "Shorten the prompt or lower max_tokens."),
+    "server": ("The provider is having trouble",
+               "This is on the provider's side; try again shortly or another model."),
+    "timeout": ("The provider took too long to answer",
+                "Try again, choose a faster model or lower max_tokens."),
+    "unreachable": ("The provider could not be reached",
+                    "Check AIMLAPI_BASE_URL and your network connection."),
+    "redirect": ("The provider answered with a redirect, which is not followed",
+                 "Point AIMLAPI_BASE_URL at the final API address."),
+    "invalid_response": ("The provider's answer was not valid chat-completions JSON",
+                         "Check that AIMLAPI_BASE_URL is an OpenAI-compatible API."),
+    "stream_error": ("The provider reported an error in the middle of the reply",
+                     "The partial reply is kept; run again to get a complete one."),
+    "incomplete": ("The reply stream ended early",
+                   "The partial reply is kept; run again to get a complete one."),
+}
+STATUS_KINDS = {400: "bad_request", 401: "auth", 402: "credits", 403: "credits",
+                404: "not_found", 408: "timeout", 413: "too_large", 422: "bad_request",
+                429: "rate_limited"}
+
+
+class UpstreamError(Exception):
+    """A failed call, normalised from whatever shape the provider used."""
+
+    def __init__(self, kind: str, message: str, *, status: int | None = None, body: str = "",
+                 request_id: str | None = None, retry_after: float | None = None,
+                 retryable: bool = False) -> None:
+        super().__init__(message)
+        self.kind, self.message, self.status, self.body = kind, message, status, body
+        self.request_id, self.retry_after, self.retryable = request_id, retry_after, retryable
+
+    @property
+    def title(self) -> str:
+        return KINDS.get(self.kind, ("The call failed", ""))[0]
+
+    @property
+    def hint(self) -> str:
+        hint = KINDS.get(self.kind, ("", "Try again."))[1]
+        if self.kind == "rate_limited" and self.retry_after:
+            hint = f"The provider asks to wait {self.retry_after:g} s before the next run."
+        return hint
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, "message": self.message, "status": self.status,
+                "body": self.body, "request_id": self.request_id,
+                "retry_after": self.retry_after}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> UpstreamError:
+        return cls(data.get("kind", "server"), data.get("message", ""),
+                   status=data.get("status"), body=data.get("body", ""),
+                   request_id=data.get("request_id"), retry_after=data.get("retry_after"))
+
+
+@dataclass
+class Run:
+    """Everything about one call: what was sent, what came back, how long it took."""
+
+    request: dict
+    endpoint: str
+    demo: bool = False
+    stream: bool = False
+    status: int | None = None
+    headers: dict = field(default_factory=dict)
+    response: object = None
+    raw_text: str | None = None
+    events: list = field(default_factory=list)
+    error: UpstreamError | None = None
+    state: str = "complete"  # complete | stopped | incomplete | error
+    started_at: float = field(default_factory=time.time)
+    total_ms: float | None = None
+    ttft_ms: float | None = None
+    attempts: int = 0
+    notes: list = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        data = {k: getattr(self, k) for k in self.__dataclass_fields__ if k != "error"}
+        data["error"] = self.error.to_dict() if self.error else None
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Run:
+        fields = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        if fields.get("error"):
+            fields["error"] = UpstreamError.from_dict(fields["error"])
+        return cls(**fields)
+
+
+def scrub(text: str, secrets: tuple[str, ...]) -> str:
+    """Replace every secret in text, so a key echoed by a provider is never shown."""
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, "[redacted]")
+    return text
+
+
+def parse_retry_after(headers) -> float | None:
+    """Seconds to wait from retry-after-ms, Retry-After seconds or an HTTP date."""
+    try:
+        if headers.get("retry-after-ms"):
+            return max(float(headers["retry-after-ms"]) / 1000, 0.0)
+        value = headers.get("retry-after")
+        if not value:
+            return None
+        try:
+            return max(float(value), 0.0)
+        except ValueError:
+            when = email.utils.parsedate_to_datetime(value)
+            return max(when.timestamp() - time.time(), 0.0)
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+def _message_from(data) -> str | None:
+    """The provider's own words from any of the error-body shapes we know."""
+    if isinstance(data, dict):
+        for key in ("error", "detail", "message", "msg", "errors"):
+            found = _message_from(data.get(key))
+            if found:
+                return found
+        return None
+    if isinstance(data, list):
+        parts = [m for m in (_message_from(item) for item in data[:5]) if m]
+        return "; ".join(parts) or None
+    if isinstance(data, str | int | float) and str(data).strip():
+        return str(data).strip()
+    return None
+
+
+def error_from_body(status: int | None, headers, text: str) -> UpstreamError:
+    """Normalise an error response (JSON in several shapes, plain text, an HTML page)."""
+    try:
+        data = json.loads(text) if text.strip() else None
+    except ValueError:
+        data = None
+    message = _message_from(data) if data is not None else None
+    if message is None and text.lstrip()[:1] == "<":
+        title = re.search(r"<title[^>]*>(.*?)</title>", text, re.IGNORECASE | re.DOTALL)
+        message = f"HTML page: {title.group(1).strip()}" if title else "an HTML page, not JSON"
+    if message is None:
+        message = text.strip()[:300] or "an empty body"
+    error_obj = data.get("error") if isinstance(data, dict) else None
+    code = error_obj.get("code") or error_obj.get("type") if isinstance(error_obj, dict) else None
+    # A 200 that carries an error (in a body or mid-stream) is judged by the error's own code.
+    effective = code if isinstance(code, int) and 400 <= code < 600 else status
+    kind = STATUS_KINDS.get(effective, "bad_request" if 400 <= (effective or 500) < 500
+                            else "server")
+    quota = "quota" in str(code).lower() or "insufficient_quota" in text
+    if quota:
+        kind = "credits"
+    request_id = headers.get("x-request-id") or headers.get("request-id")
+    if not request_id and isinstance(data, dict):
+        request_id = data.get("requestId") or data.get("request_id")
+    should_retry = (headers.get("x-should-retry") or "").lower()
+    retryable = status in RETRYABLE_STATUSES and not quota
+    if should_retry in ("true", "false"):
+        retryable = should_retry == "true"
+    return UpstreamError(kind, message[:2000], status=status, body=text,
+                         request_id=str(request_id) if request_id else None,
+                         retry_after=parse_retry_after(headers), retryable=retryable)
+
+
+def _iter_raw(response: requests.Response) -> Iterator[bytes]:
+    """Yield body bytes as soon as they arrive (read1 never waits for a full buffer)."""
+    while True:
+        chunk = response.raw.read1(65536)
+        if not chunk:
+            return
+        yield chunk
+
+
+class ChatClient:
+    """A chat-completions client over one ``requests.Session``."""
+
+    def __init__(self, base_url: str, api_key: str | None = None, *,
+                 session: requests.Session | None = None, connect_timeout: float = 5.0,
+                 read_timeout: float = 60.0, deadline: float = 300.0, max_retries: int = 2,
+                 max_bytes: int = 8 * 1024 * 1024, demo: bool = False,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.api_key = api_key or None
+        self.session = session or requests.Session()
+        self.timeout = (connect_timeout, read_timeout)
+        self.deadline, self.max_retries, self.max_bytes = deadline, max_retries, max_bytes
+        self.demo, self.sleep = demo, sleep
+        self._models: tuple[float, list[str]] | None = None
+
+    @property
+    def endpoint(self) -> str:
+        return f"{self.base_url}/chat/completions"
+
+    def _headers(self, stream: bool, api_key: str | None) -> dict:
+        headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT,
+                   "Accept": "text/event-stream" if stream else "application/json"}
+        if api_key:
+            headers["Authorization"] = f"Bearer {api_key}"
+        return headers
+
+    def _error(self, exc: UpstreamError, key: str | None) -> UpstreamError:
+        exc.body = scrub(exc.body, (key or "",))
+        exc.message = scrub(exc.message, (key or "",))
+        return exc
+
+    def _post(self, run: Run, key: str | None) -> requests.Response:
+        """POST with OpenAI-SDK-style retries; return a 2xx response whose body is unread."""
+        while True:
+            run.attempts += 1
+            try:
+                response = self.session.post(
+                    self.endpoint, data=json.dumps(run.request), stream=True,
+                    headers=self._headers(run.stream, key), timeout=self.timeout,
+                    allow_redirects=False)
+            except requests.Timeout:
+                error = UpstreamError("timeout", "No answer before the connect/read timeout.",
+                                      retryable=True)
+            except requests.ConnectionError as exc:
+                error = UpstreamError("unreachable", f"Connection failed: {type(exc).__name__}.",
+                                      retryable=True)
+            except requests.RequestException as exc:
+                error = UpstreamError("unreachable", f"Request failed: {type(exc).__name__}.")
+            else:
+                run.status = response.status_code
+                run.headers = {k.lower(): v for k, v in response.headers.items()
+                               if INTERESTING_HEADER.match(k)}
+                if 200 <= response.status_code < 300:
+                    return response
+                error = self._error_response(response)
+                if self._drop_stream_options(run, error):
+                    continue
+            delay = self._retry_delay(error, run.attempts - 1)
+            if delay is None:
+                raise self._error(error, key)
+            run.notes.append(f"attempt {run.attempts} failed ({error.status or error.kind}); "
+                             f"retried after {delay:.2f} s")
+            self.sleep(delay)
+
+    @staticmethod
+    def _error_response(response: requests.Response) -> UpstreamError:
+        try:
+            raw = response.raw.read(ERROR_BODY_BYTES, decode_content=True)
+        except (urllib3.exceptions.HTTPError, OSError):
+            raw = b""
+        finally:
+            response.close()
+        if 300 <= response.status_code < 400:
+            where = response.headers.get("location", "elsewhere")
+            return UpstreamError("redirect", f"Redirected to {where[:200]}",
+                                 status=response.status_code, body=raw.decode("utf-8", "replace"))
+        return error_from_body(response.status_code, response.headers,
+                               raw.decode("utf-8", "replace"))
+
+    @staticmethod
+    def _drop_stream_options(run: Run, error: UpstreamError) -> bool:
+        """Some providers reject stream_options with a 400: retry once without it."""
+        if error.status == 400 and "stream_options" in run.request and (
+                "stream_options" in error.body or "stream_options" in error.message):
+            run.request = {k: v for k, v in run.request.items() if k != "stream_options"}
+            run.notes.append("the provider rejected stream_options; usage is not reported "
+                             "while streaming")
+            return True
+        return False
+
+    def _retry_delay(self, error: UpstreamError, retries_done: int) -> float | None:
+        if not error.retryable or retries_done >= self.max_retries:
+            return None
+        if error.retry_after is not None:
+            return error.retry_after if error.retry_after <= MAX_RETRY_AFTER else None
+        return min(0.5 * 2 ** retries_done, 8.0) * (1 - 0.25 * random.random())
+
+    def _read(self, response: requests.Response, started: float) -> Iterator[bytes]:
+        """Body bytes under the size cap and the overall deadline."""
+        size = 0
+        try:
+            for chunk in _iter_raw(response):
+                size += len(chunk)
+                if size > self.max_bytes:
+                    raise UpstreamError("too_large", f"The reply exceeded {self.max_bytes} bytes.",
+                                        status=response.status_code)
+                if time.monotonic() - started > self.deadline:
+                    raise UpstreamError("timeout", f"The reply took over {self.deadline:g} s.",
+                                        status=response.status_code)
+                yield chunk
+        except urllib3.exceptions.ReadTimeoutError:
+            raise UpstreamError("timeout", f"No data for {self.timeout[1]:g} s.",
+                                status=response.status_code) from None
+        except (urllib3.exceptions.HTTPError, requests.RequestException, OSError) as exc:
+            raise UpstreamError("unreachable", f"The connection dropped ({type(exc).__name__}).",
+                                status=response.status_code) from None
+
+    def complete(self, body: dict, api_key: str | None = None) -> Run:
+        """Make a non-streaming call; the returned run carries the response or the error."""
+        key = api_key or self.api_key
+        run = Run(request=dict(body), endpoint=self.endpoint, demo=self.demo)
+        started = time.monotonic()
+        try:
+            response = self._post(run, key)
+            with response:
+                text = b"".join(self._read(response, started)).decode("utf-8", "replace")
+            run.response = self._parse_completion(text, run)
+        except UpstreamError as exc:
+            run.error, run.state = self._error(exc, key), "error"
+        run.total_ms = (time.monotonic() - started) * 1000
+        return run
+
+    @staticmethod
+    def _parse_completion(text: str, run: Run) -> dict:
+        try:
+            data = json.loads(text)
+        except ValueError:
+            run.raw_text = text
+            raise UpstreamError("invalid_response", "The body is not JSON.", status=run.status,
+                                body=text[:ERROR_BODY_BYTES]) from None
+        if not isinstance(data, dict):
+            raise UpstreamError("invalid_response", "The body is JSON but not an object.",
+                                status=run.status, body=text[:ERROR_BODY_BYTES])
+        if data.get("error") and not data.get("choices"):
+            raise error_from_body(run.status, run.headers, text)
+        return data
+
+    def stream(self, body: dict, api_key: str | None = None) -> Stream:
+        """Start a streaming call; iterate the result for deltas, then read ``.run``."""
+        return Stream(self, dict(body, stream=True), api_key or self.api_key)
+
+    def models(self, ttl: float = 600.0) -> list[str]:
+        """Model ids from ``GET /models``, cached per process (an empty list on failure)."""
+        now = time.monotonic()
+        if self._models and now - self._models[0] < ttl:
+            return self._models[1]
+        ids: list[str] = []
+        try:
+            response = self.session.get(f"{self.base_url}/models", timeout=(3, 10),
+                                        headers=self._headers(False, self.api_key),
+                                        allow_redirects=False)
+            data = response.json() if response.ok else {}
+            items = data.get("data", []) if isinstance(data, dict) else data
+            for item in items if isinstance(items, list) else []:
+                model_id = item.get("id") if isinstance(item, dict) else item
+                kind = str(item.get("type", "chat")) if isinstance(item, dict) else "chat"
+                if isinstance(model_id, str) and ("chat" in kind or "language" in kind):
+                    ids.append(model_id)
+        except (requests.RequestException, ValueError):
+            ids = []
+        # A failure is cached briefly so a down provider does not slow every page.
+        self._models = (now if ids else now - ttl + 30, sorted(set(ids))[:2000])
+        return self._models[1]
+
+
+class Stream:
+    """A streaming call in progress: iterate for ``(kind, text)`` deltas; ``run`` at the end.
+
+    Closing it (the browser went away, or pressed Stop) closes the upstream connection and
+    records the run as stopped; a closed stream is never re-sent.
+    """
+
+    def __init__(self, client: ChatClient, body: dict, key: str | None) -> None:
+        self.client, self.key = client, key
+        self.run = Run(request=body, endpoint=client.endpoint, demo=client.demo, stream=True)
+        self._response: requests.Response | None = None
+        self._started = time.monotonic()
+        self._deltas = self._generate()
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        return self._deltas
+
+    def close(self) -> None:
+        """Stop reading: close the generator, which closes the upstream connection."""
+        self._deltas.close()
+        if self.run.total_ms is None:  # closed before the first read
+            self.run.state, self.run.total_ms = "stopped", 0.0
+
+    def _generate(self) -> Iterator[tuple[str, str]]:
+        run, assembler = self.run, ChunkAssembler()
+        done = False
+        try:
+            self._response = self.client._post(run, self.key)
+            decoder = SSEDecoder()
+            for raw in self.client._read(self._response, self._started):
+                for event in decoder.feed(raw):
+                    done = done or event.data.strip() == "[DONE]"
+                    yield from self._event(event, assembler)
+            for event in decoder.close():
+                done = done or event.data.strip() == "[DONE]"
+                yield from self._event(event, assembler)
+            if not done:
+                raise UpstreamError("incomplete", "The stream ended without the [DONE] marker.",
+                                    status=run.status)
+        except UpstreamError as exc:
+            run.error = self.client._error(exc, self.key)
+            run.state = "incomplete" if assembler.choices else "error"
+        except GeneratorExit:
+            run.state = "stopped"
+            raise
+        finally:
+            if self._response is not None:
+                self._response.close()
+            if assembler.choices or assembler.usage:
+                run.response = assembler.completion()
+            run.total_ms = (time.monotonic() - self._started) * 1000
+
+    def _event(self, event, assembler: ChunkAssembler) -> Iterator[tuple[str, str]]:
+        self.run.events.append(event.data if event.name == "message"
+                               else f"event: {event.name}\n{event.data}")
+        chunk = parse_chunk(event.data)
+        if event.name == "error" or (chunk and chunk.get("error") and not chunk.get("choices")):
+            error = error_from_body(self.run.status, self.run.headers, event.data)
+            error.kind = "credits" if error.kind == "credits" else "stream_error"
+            raise error
+        if chunk is None:
+            return
+        for delta in assembler.add(chunk):
+            if self.run.ttft_ms is None:
+                self.run.ttft_ms = (time.monotonic() - self._started) * 1000
+            yield delta
