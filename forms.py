@@ -28,21 +28,14 @@ def printable(form, field) -> None:
         raise ValidationError("Model names cannot contain control or invisible characters.")
 
 
-def no_surrogates(form, field) -> None:
-    """Lone surrogates cannot be encoded as UTF-8 JSON for the provider."""
-    if field.data and re.search(r"[\ud800-\udfff]", field.data):
-        raise ValidationError("This text contains characters that are not valid Unicode.")
-
-
 class PromptForm(FlaskForm):
     """A model, messages and the optional sampling parameters of one run."""
 
     model = StringField("Model", validators=[DataRequired("Enter a model name."),
                                              Length(max=200), printable])
-    system = TextAreaField("System prompt", validators=[Optional(), Length(max=PROMPT_LIMIT),
-                                                        no_surrogates])
+    system = TextAreaField("System prompt", validators=[Optional(), Length(max=PROMPT_LIMIT)])
     prompt = TextAreaField("Prompt", validators=[DataRequired("Write a prompt to send."),
-                                                 Length(max=PROMPT_LIMIT), no_surrogates])
+                                                 Length(max=PROMPT_LIMIT)])
     temperature = FloatField("Temperature", validators=[Optional(), finite,
                                                         NumberRange(0, 2)])
     max_tokens = IntegerField("Max tokens", validators=[Optional(),
@@ -55,10 +48,10 @@ class PromptForm(FlaskForm):
     frequency_penalty = FloatField("Frequency penalty", validators=[Optional(), finite,
                                                                     NumberRange(-2, 2)])
     stop = TextAreaField("Stop sequences", description="One per line, up to four.",
-                         validators=[Optional(), Length(max=1000), no_surrogates])
+                         validators=[Optional(), Length(max=1000)])
     json_mode = BooleanField("JSON response format")
     extra = TextAreaField("Extra JSON", description="Merged into the request body.",
-                          validators=[Optional(), Length(max=20_000), no_surrogates])
+                          validators=[Optional(), Length(max=20_000)])
 
     NUMBERS = ("temperature", "max_tokens", "top_p", "n", "seed", "presence_penalty",
                "frequency_penalty")
@@ -76,6 +69,11 @@ class PromptForm(FlaskForm):
             raise ValidationError(f"Not valid JSON: {exc}.") from None
         if not isinstance(value, dict):
             raise ValidationError('Extra JSON must be an object, like {"top_k": 40}.')
+        try:  # JSON escapes can spell lone surrogates, which no page or provider can encode
+            json.dumps(value, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValidationError("Extra JSON contains characters that are not valid "
+                                  "Unicode.") from None
         reserved = sorted(RESERVED_EXTRA & value.keys())
         if reserved:
             raise ValidationError(f"Set {', '.join(reserved)} with the form, not extra JSON.")

@@ -6,6 +6,7 @@ provider, the demo backend and the fake upstream in the tests.
 
 from __future__ import annotations
 
+import codecs
 import json
 from dataclasses import dataclass
 
@@ -27,13 +28,15 @@ class SSEDecoder:
 
     def __init__(self) -> None:
         self._buffer = ""
+        self._utf8 = codecs.getincrementaldecoder("utf-8")("replace")
         self._pending_cr = False
         self._data: list[str] = []
         self._name = ""
 
     def feed(self, chunk: bytes | str) -> list[Event]:
         """Take the next piece of the stream and return the events it completes."""
-        text = chunk.decode("utf-8", "replace") if isinstance(chunk, bytes) else chunk
+        # Incremental: a character split across two network reads is not mangled.
+        text = self._utf8.decode(chunk) if isinstance(chunk, bytes) else chunk
         if self._pending_cr and text.startswith("\n"):
             text = text[1:]  # the LF of a CRLF split across two reads
         self._pending_cr = text.endswith("\r")

@@ -133,7 +133,11 @@ class Handler(BaseHTTPRequestHandler):
         self.server.record(self, self.body)
         model = str(self.body.get("model", ""))
         scenario = self.server.scenarios.get(model) or SCENARIOS.get(model, scenario_ok)
-        scenario(self, model)
+        try:
+            scenario(self, model)
+        except (BrokenPipeError, ConnectionResetError):
+            self.server.disconnects += 1  # the client went away mid-reply
+            self.close_connection = True
 
 
 # -- scenarios: name -> behaviour -------------------------------------------------------
@@ -316,6 +320,7 @@ class FakeServer(ThreadingHTTPServer):
         self.received: list[dict] = []
         self.counts: dict[str, int] = {}
         self.scenarios: dict = {}
+        self.disconnects = 0
         self.slow_seconds = 2.0
         self.trickle_delay = 0.05
 

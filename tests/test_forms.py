@@ -1,0 +1,94 @@
+"""Unit: the form turns typed input into a bounded request body, or field messages."""
+
+from __future__ import annotations
+
+import pytest
+
+from app import create_app
+from forms import PromptForm
+
+
+@pytest.fixture
+def form_for(tmp_path):
+    app = create_app({"TESTING": True, "SECRET_KEY": "x", "WTF_CSRF_ENABLED": False})
+
+    def build(**fields):
+        data = {"model": "gpt-4o-mini", "prompt": "Hi", **fields}
+        with app.test_request_context(method="POST", data=data):
+            form = PromptForm()
+            valid = form.validate()
+            return form, valid
+    return build
+
+
+INVALID = [
+    ("prompt", {"prompt": ""}, "Write a prompt"),
+    ("prompt", {"prompt": "   "}, "Write a prompt"),
+    ("prompt", {"prompt": "x" * 100_001}, "longer than 100000"),
+    ("model", {"model": ""}, "Enter a model name"),
+    ("model", {"model": "gpt\x00-4"}, "control"),
+    ("model", {"model": "gpt\u202e4o"}, "control"),
+    ("model", {"model": "m" * 201}, "longer than 200"),
+    ("temperature", {"temperature": "NaN"}, "finite"),
+    ("temperature", {"temperature": "inf"}, "finite"),
+    ("temperature", {"temperature": "7"}, "between 0"),
+    ("temperature", {"temperature": "-0.1"}, "between 0"),
+    ("temperature", {"temperature": "warm"}, "Not a valid float"),
+    ("max_tokens", {"max_tokens": "-5"}, "between 1"),
+    ("max_tokens", {"max_tokens": str(10**12)}, "between 1"),
+    ("max_tokens", {"max_tokens": "1.5"}, "Not a valid integer"),
+    ("top_p", {"top_p": "1.01"}, "between 0"),
+    ("n", {"n": "9"}, "between 1"),
+    ("seed", {"seed": str(2**64)}, "between"),
+    ("presence_penalty", {"presence_penalty": "-2.5"}, "between -2"),
+    ("frequency_penalty", {"frequency_penalty": "3"}, "between -2"),
+    ("stop", {"stop": "a\nb\nc\nd\ne"}, "At most 4"),
+    ("extra", {"extra": "{not json"}, "Not valid JSON"),
+    ("extra", {"extra": "[1, 2]"}, "must be an object"),
+    ("extra", {"extra": '{"x": NaN}'}, "Not valid JSON"),
+    ("extra", {"extra": '{"model": "other"}'}, "with the form"),
+    ("extra", {"extra": '{"stream": true}'}, "with the form"),
+    ("extra", {"extra": '{"x": "\\ud800"}'}, "not valid Unicode"),
+]
+
+
+@pytest.mark.parametrize(("field", "data", "message"), INVALID,
+                         ids=[f"{f}-{i}" for i, (f, _, _) in enumerate(INVALID)])
+def test_invalid_input_gets_a_field_message(form_for, field, data, message):
+    form, valid = form_for(**data)
+    assert not valid
+    assert any(message in error for error in form.errors[field]), form.errors
+
+
+def test_only_parameters_the_user_set_are_sent(form_for):
+    form, valid = form_for(temperature="", max_tokens="", system="")
+    assert valid
+    assert form.to_body() == {"model": "gpt-4o-mini",
+                              "messages": [{"role": "user", "content": "Hi"}]}
+
+
+def test_every_parameter_lands_in_the_body(form_for):
+    form, valid = form_for(system="Be brief.", temperature="0.7", max_tokens="256", top_p="0.9",
+                           n="2", seed="42", presence_penalty="0.5", frequency_penalty="-0.5",
+                           stop="END\n###", json_mode="y", extra='{"top_k": 40}')
+    assert valid, form.errors
+    assert form.to_body() == {
+        "model": "gpt-4o-mini",
+        "messages": [{"role": "system", "content": "Be brief."},
+                     {"role": "user", "content": "Hi"}],
+        "temperature": 0.7, "max_tokens": 256, "top_p": 0.9, "n": 2, "seed": 42,
+        "presence_penalty": 0.5, "frequency_penalty": -0.5, "stop": ["END", "###"],
+        "response_format": {"type": "json_object"}, "top_k": 40,
+    }
+
+
+def test_lone_surrogate_bytes_in_a_form_stay_inert_text(tmp_path):
+    app = create_app({"TESTING": True, "SECRET_KEY": "x", "WTF_CSRF_ENABLED": False})
+    raw = b"model=demo&prompt=bad%ED%A0%80surrogate"
+    with app.test_request_context(method="POST", data=raw,
+                                  content_type="application/x-www-form-urlencoded"):
+        form = PromptForm()
+        assert form.validate()
+        content = form.to_body()["messages"][0]["content"]
+        assert content.startswith("bad") and content.endswith("surrogate")
+        content.encode("utf-8")  # Werkzeug keeps undecodable bytes percent-quoted
