@@ -388,6 +388,18 @@ class ChatClient:
         return self._models[1]
 
 
+def choice_texts(response: dict) -> list[dict]:
+    """The text of each choice of a complete response, for relaying it as deltas."""
+    out = []
+    for choice in response.get("choices") or []:
+        message = choice.get("message") if isinstance(choice, dict) else None
+        message = message if isinstance(message, dict) else {}
+        reasoning = message.get("reasoning_content") or message.get("reasoning")
+        out.append({"content": message.get("content") if isinstance(message.get("content"), str)
+                    else None, "reasoning": reasoning if isinstance(reasoning, str) else None})
+    return out
+
+
 class Stream:
     """A streaming call in progress: iterate for ``(kind, text)`` deltas; ``run`` at the end.
 
@@ -416,6 +428,9 @@ class Stream:
         done = False
         try:
             self._response = self.client._post(run, self.key)
+            if "json" in self._response.headers.get("content-type", ""):
+                yield from self._whole_json()
+                return
             decoder = SSEDecoder()
             for raw in self.client._read(self._response, self._started):
                 for event in decoder.feed(raw):
@@ -439,6 +454,18 @@ class Stream:
             if assembler.choices or assembler.usage:
                 run.response = assembler.completion()
             run.total_ms = (time.monotonic() - self._started) * 1000
+
+    def _whole_json(self) -> Iterator[tuple[str, str]]:
+        """Some servers ignore ``stream: true`` and answer with one JSON object: accept it."""
+        text = b"".join(self.client._read(self._response, self._started)).decode("utf-8",
+                                                                                 "replace")
+        self.run.response = self.client._parse_completion(text, self.run)
+        self.run.notes.append("the provider answered with one JSON object, not a stream")
+        self.run.ttft_ms = (time.monotonic() - self._started) * 1000
+        for choice in choice_texts(self.run.response)[:1]:
+            for kind in ("reasoning", "content"):
+                if choice.get(kind):
+                    yield kind, choice[kind]
 
     def _event(self, event, assembler: ChunkAssembler) -> Iterator[tuple[str, str]]:
         self.run.events.append(event.data if event.name == "message"

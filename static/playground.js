@@ -134,6 +134,9 @@
         if (name === "start") {
           view = streamingView(data.model);
           result.replaceChildren(view.card);
+          if (window.matchMedia("(max-width: 900px)").matches) {
+            result.scrollIntoView({ behavior: "smooth", block: "start" });  // one column
+          }
           status.textContent = "Waiting for the first token…";
         } else if (name === "content" || name === "reasoning" || name === "refusal") {
           if (firstToken === null) {

@@ -8,6 +8,7 @@ Every request it receives is recorded with its headers and body.
 from __future__ import annotations
 
 import json
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -315,6 +316,11 @@ class FakeServer(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), Handler)
         self.lock = threading.Lock()
         self.reset()
+
+    def handle_error(self, request, client_address) -> None:
+        """Stay quiet when a test client hangs up on purpose; report anything else."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
     def reset(self) -> None:
         self.received: list[dict] = []

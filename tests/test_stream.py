@@ -176,3 +176,12 @@ def test_demo_model_streams_offline(demo_app):
     assert any(e == "reasoning" for e, _ in events)
     assert "Reasoning" in page.text("details.reasoning summary")
     assert result["state"] == "complete" and "offline demo" in page.text(".result-head")
+
+
+def test_a_server_that_ignores_stream_true_still_gets_a_result(client, upstream):
+    _, events, text, result, page = collect(client, model="fake/reasoning")
+    assert text == "The answer is 4." and ("reasoning", "2 plus 2 makes 4, checked twice.") \
+        in events
+    assert result["state"] == "complete"
+    assert page.text(".reply") == "The answer is 4."
+    assert "one JSON object, not a stream" in page.text(".usage")
