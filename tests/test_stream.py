@@ -185,3 +185,19 @@ def test_a_server_that_ignores_stream_true_still_gets_a_result(client, upstream)
     assert result["state"] == "complete"
     assert page.text(".reply") == "The answer is 4."
     assert "one JSON object, not a stream" in page.text(".usage")
+
+
+def test_cost_from_a_final_chunk_meta_is_shown(client, upstream):
+    def with_cost(h, model):
+        h.start_sse()
+        h.event(chunk(model, {"content": "Cheap answer"}))
+        h.event(chunk(model, {}, finish="stop"))
+        h.event(chunk(model, None, usage={"prompt_tokens": 2, "completion_tokens": 2,
+                                          "total_tokens": 4},
+                      meta={"usage": {"tokens_used": 4, "usd_spent": 0.00042}}))
+        h.end_sse()
+
+    upstream.scenarios["costly"] = with_cost
+    *_, page = collect(client, model="costly")
+    assert "Cost $0.000420" in page.text(".usage")
+    assert "Total tokens 4" in page.text(".usage")
