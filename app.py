@@ -11,7 +11,6 @@ import os
 import secrets
 from pathlib import Path
 
-import requests
 from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
@@ -44,12 +43,10 @@ def make_client(config) -> ChatClient:
     """The upstream client the configuration asks for: demo, AI/ML API or any other base URL."""
     key, base_url = config.get("AIMLAPI_API_KEY"), config.get("AIMLAPI_BASE_URL")
     is_demo = not key and not base_url
-    session = requests.Session()
-    session.trust_env = config.get("UPSTREAM_TRUST_ENV", True)
-    if is_demo:
-        session.mount("demo://", demo.DemoAdapter(config["DEMO_TOKEN_DELAY"]))
     return ChatClient(
-        demo.BASE_URL if is_demo else (base_url or DEFAULT_BASE_URL), key, session=session,
+        demo.BASE_URL if is_demo else (base_url or DEFAULT_BASE_URL), key,
+        session=demo.session(config["DEMO_TOKEN_DELAY"]) if is_demo else None,
+        trust_env=config.get("UPSTREAM_TRUST_ENV", True),
         connect_timeout=config["UPSTREAM_CONNECT_TIMEOUT"],
         read_timeout=config["UPSTREAM_READ_TIMEOUT"], deadline=config["UPSTREAM_DEADLINE"],
         max_retries=config["UPSTREAM_MAX_RETRIES"], max_bytes=config["UPSTREAM_MAX_BYTES"],

@@ -14,6 +14,7 @@ import re
 import time
 from collections.abc import Iterator
 
+import requests
 import urllib3
 from requests.adapters import HTTPAdapter
 
@@ -232,3 +233,10 @@ class DemoAdapter(HTTPAdapter):
         if not stream:
             response.content  # noqa: B018 - read now, as requests does for non-streamed calls
         return response
+
+
+def session(token_delay: float = 0.012) -> requests.Session:
+    """A session on which ``demo://`` URLs are answered by the demo model."""
+    demo_session = requests.Session()
+    demo_session.mount("demo://", DemoAdapter(token_delay))
+    return demo_session

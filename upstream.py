@@ -218,11 +218,12 @@ class ChatClient:
     def __init__(self, base_url: str, api_key: str | None = None, *,
                  session: requests.Session | None = None, connect_timeout: float = 5.0,
                  read_timeout: float = 60.0, deadline: float = 300.0, max_retries: int = 2,
-                 max_bytes: int = 8 * 1024 * 1024, demo: bool = False,
+                 max_bytes: int = 8 * 1024 * 1024, demo: bool = False, trust_env: bool = True,
                  sleep: Callable[[float], None] = time.sleep) -> None:
         self.base_url = base_url.rstrip("/")
         self.api_key = api_key or None
         self.session = session or requests.Session()
+        self.session.trust_env = trust_env  # False: ignore proxy variables (tests, pinned hosts)
         self.timeout = (connect_timeout, read_timeout)
         self.deadline, self.max_retries, self.max_bytes = deadline, max_retries, max_bytes
         self.demo, self.sleep = demo, sleep

@@ -79,8 +79,7 @@ def test_scrub_removes_the_key_everywhere():
 def client_for(upstream, **kwargs) -> tuple[ChatClient, list[float]]:
     sleeps: list[float] = []
     client = ChatClient(upstream.base_url, "sk-unit-key-123456", read_timeout=1.0,
-                        sleep=sleeps.append, **kwargs)
-    client.session.trust_env = False
+                        sleep=sleeps.append, trust_env=False, **kwargs)
     return client, sleeps
 
 
