@@ -106,3 +106,15 @@ def submit(client, path: str = "/", follow: bool = True, **fields) -> Page:
 @pytest.fixture
 def run_form(client):
     return lambda **fields: submit(client, **fields)
+
+
+# -- databases: every storage test runs on SQLite and on a real PostgreSQL ---------------------
+from tests.pg import pg_server, pg_url  # noqa: E402,F401 - fixtures
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, tmp_path):
+    """A fresh empty database of each kind."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'runs.db'}"
+    return request.getfixturevalue("pg_url")
