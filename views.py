@@ -44,6 +44,7 @@ def render_playground(form: PromptForm | None = None, run: Run | None = None, *,
         form = PromptForm(formdata=formdata or None,
                           data={"model": current_app.config["PLAYGROUND_DEFAULT_MODEL"]})
     chat = client()
+    current_owner()  # settle the owner id with the form's page, before runs race to create it
     return render_template("index.html", form=form, view=present(run) if run else None,
                            notice=notice, demo=chat.demo, base_url=chat.base_url, record=record)
 
