@@ -58,7 +58,7 @@ def index():
     model = request.args.get("model", "").strip()[:200]
     state = request.args.get("state", "")
     state = state if state in STATES else ""
-    page = request.args.get("page", 1, type=int) or 1
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
     store, owner = current_store(), current_owner()
     rows, total = store.history(owner, query=query, model=model, state=state, page=page)
     pages = max(math.ceil(total / PAGE_SIZE), 1)
