@@ -296,3 +296,13 @@ def test_200_simultaneous_form_runs_make_200_rows(tmp_path, db_url):
         thread.join()
     assert statuses == [303] * 200
     assert app.extensions["runs"].count() == 200
+
+
+def test_a_database_failure_still_shows_the_reply_once(upstream, tmp_path):
+    broken = f"sqlite:///{tmp_path / 'missing-dir' / 'runs.db'}"  # cannot be created
+    app = create_app(app_config(tmp_path, AIMLAPI_BASE_URL=upstream.base_url,
+                                DATABASE_URL=broken))
+    page = submit(app.test_client(), prompt="keep my reply")
+    assert page.status == 200 and not page.response.history  # no redirect to a missing page
+    assert "Hello! How can I help you today?" in page.text(".reply")
+    assert "could not be saved" in page.text(".banner-warn")
