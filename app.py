@@ -16,10 +16,12 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
 import demo
+import runs
 from upstream import ChatClient
 
 DEFAULT_BASE_URL = "https://api.aimlapi.com/v1"
-ENVIRONMENT = ("AIMLAPI_API_KEY", "AIMLAPI_BASE_URL", "PLAYGROUND_DEFAULT_MODEL")
+ENVIRONMENT = ("AIMLAPI_API_KEY", "AIMLAPI_BASE_URL", "PLAYGROUND_DEFAULT_MODEL", "DATABASE_URL",
+               "PLAYGROUND_RETENTION_DAYS", "PLAYGROUND_RETENTION_RUNS", "PLAYGROUND_SINGLE_USER")
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
@@ -69,6 +71,11 @@ def create_app(test_config: dict | None = None) -> Flask:
         DEMO_TOKEN_DELAY=0.012,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_HTTPONLY=True,
+        PERMANENT_SESSION_LIFETIME=365 * 24 * 3600,  # the owner id of a visitor's history
+        DATABASE_URL=None,  # None: a SQLite file in instance/
+        PLAYGROUND_SINGLE_USER=False,
+        PLAYGROUND_RETENTION_DAYS=None,
+        PLAYGROUND_RETENTION_RUNS=None,
     )
     if test_config is None:
         from dotenv import load_dotenv
@@ -84,11 +91,17 @@ def create_app(test_config: dict | None = None) -> Flask:
     client = make_client(app.config)
     app.extensions["chat_client"] = client
     app.config.setdefault("PLAYGROUND_DEFAULT_MODEL", "demo" if client.demo else "gpt-4o-mini")
+    if isinstance(app.config["PLAYGROUND_SINGLE_USER"], str):
+        app.config["PLAYGROUND_SINGLE_USER"] = app.config["PLAYGROUND_SINGLE_USER"].lower() in (
+            "1", "true", "yes", "on")
     csrf.init_app(app)
+    runs.init_app(app)
 
+    import history
     from views import bp
 
     app.register_blueprint(bp)
+    app.register_blueprint(history.bp)
     _register_error_pages(app)
     app.after_request(_security_headers)
     return app

@@ -109,3 +109,30 @@ class PromptForm(FlaskForm):
 
 def _reject_constant(name: str):
     raise ValueError(f"{name} is not allowed in JSON")
+
+
+def form_data(body: dict) -> dict:
+    """The form fields that would send this request body: the inverse of ``to_body``."""
+    body = dict(body) if isinstance(body, dict) else {}
+    messages = body.pop("messages", None)
+    messages = messages if isinstance(messages, list) else []
+    data: dict = {"model": str(body.pop("model", "") or "")}
+    for message in messages:
+        if isinstance(message, dict) and isinstance(message.get("content"), str):
+            role = "system" if message.get("role") == "system" else "prompt"
+            data[role] = message["content"]
+    for name in PromptForm.NUMBERS:
+        if isinstance(body.get(name), int | float) and not isinstance(body[name], bool):
+            data[name] = body.pop(name)
+    stop = body.pop("stop", None)
+    if isinstance(stop, list):
+        data["stop"] = "\n".join(str(s) for s in stop)
+    elif isinstance(stop, str):
+        data["stop"] = stop
+    if body.get("response_format") == {"type": "json_object"}:
+        data["json_mode"] = True
+        body.pop("response_format")
+    extra = {k: v for k, v in body.items() if k not in RESERVED_EXTRA}
+    if extra:
+        data["extra"] = json.dumps(extra, ensure_ascii=False)
+    return data

@@ -29,7 +29,7 @@
     event.preventDefault();
     const target = document.querySelector(button.dataset.copy || button.dataset.download);
     if (!target) return;
-    const text = target.textContent;
+    const text = target.tagName === "INPUT" ? target.value : target.textContent;
     if (button.dataset.copy) {
       navigator.clipboard.writeText(text).then(
         () => { button.textContent = "Copied"; setTimeout(() => { button.textContent = "Copy"; }, 1200); },
@@ -153,6 +153,8 @@
           result.innerHTML = data.html;  // the server's sanitized partial
           enhance(result);
           status.textContent = "";
+          // The run is saved: its own page is now this page's address (a reload re-sends nothing).
+          if (data.url) window.history.replaceState(null, "", data.url);
         }
       });
     } catch (error) {

@@ -35,6 +35,8 @@ def app_config(tmp_path, **overrides) -> dict:
         "UPSTREAM_DEADLINE": 10.0,
         "DEMO_TOKEN_DELAY": 0.0,
         "UPSTREAM_TRUST_ENV": False,
+        # Each test its own history: a fresh SQLite file (see tests/pg.py for PostgreSQL).
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'runs.db'}",
     }
     config.update(overrides)
     return config
@@ -91,13 +93,28 @@ def csrf_token(client) -> str:
     return re.search(r'name="csrf-token" content="([^"]+)"', html).group(1)
 
 
-def submit(client, path: str = "/", **fields) -> Page:
-    """Fill the form like a user (with a fresh CSRF token) and post it."""
+def submit(client, path: str = "/", follow: bool = True, **fields) -> Page:
+    """Fill the form like a user (with a fresh CSRF token) and post it.
+
+    A run answers with a redirect to its own page; like a browser, this follows it.
+    """
     data = {"csrf_token": csrf_token(client), "model": "fake/ok", "prompt": "Hello"}
     data.update({k: v for k, v in fields.items() if v is not None})
-    return Page(client.post(path, data=data))
+    return Page(client.post(path, data=data, follow_redirects=follow))
 
 
 @pytest.fixture
 def run_form(client):
     return lambda **fields: submit(client, **fields)
+
+
+# -- databases: every storage test runs on SQLite and on a real PostgreSQL ---------------------
+from tests.pg import pg_server, pg_url  # noqa: E402,F401 - fixtures
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, tmp_path):
+    """A fresh empty database of each kind."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'runs.db'}"
+    return request.getfixturevalue("pg_url")

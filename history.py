@@ -1,0 +1,136 @@
+"""History pages: a saved run's own page, the list, sharing, export and deletion.
+
+Every handler is scoped to ``current_owner()``: another owner's run is a 404, exactly like
+an id that never existed, so ids reveal nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import UTC, datetime
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
+
+from forms import PromptForm, form_data
+from owners import current_owner
+from render import present
+from runs import PAGE_SIZE, STATES, current_store, export_record
+from views import render_playground
+
+bp = Blueprint("history", __name__)
+PRIVATE = {"Cache-Control": "private, no-store"}
+
+
+@bp.app_template_filter("when")
+def when(timestamp: float) -> str:
+    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _own(run_id: str):
+    found = current_store().get(run_id, current_owner())
+    if found is None:
+        abort(404)
+    return found
+
+
+@bp.get("/runs/<run_id>")
+def run_page(run_id: str):
+    """The run as it was: the form filled in and the result, rendered again now."""
+    row, run = _own(run_id)
+    form = PromptForm(formdata=None, data=form_data(run.request))
+    return render_playground(form, run, record=row), 200, PRIVATE
+
+
+@bp.get("/history")
+def index():
+    query = request.args.get("q", "").strip()[:200]
+    model = request.args.get("model", "").strip()[:200]
+    state = request.args.get("state", "")
+    state = state if state in STATES else ""
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    store, owner = current_store(), current_owner()
+    rows, total = store.history(owner, query=query, model=model, state=state, page=page)
+    pages = max(math.ceil(total / PAGE_SIZE), 1)
+    return render_template("history.html", rows=rows, total=total, page=page, pages=pages,
+                           query=query, model=model, state=state, states=STATES,
+                           models=store.models(owner), everything=store.count(owner)), \
+        200, PRIVATE
+
+
+@bp.post("/runs/<run_id>/delete")
+def delete(run_id: str):
+    if not current_store().delete(run_id, current_owner()):
+        abort(404)
+    flash("The run was deleted.")
+    return redirect(url_for("history.index"), 303)
+
+
+@bp.post("/history/delete")
+def delete_all():
+    if request.form.get("confirm") != "yes":
+        flash("Nothing was deleted: tick the box to confirm deleting every run.")
+        return redirect(url_for("history.index"), 303)
+    deleted = current_store().delete_all(current_owner())
+    flash(f"Deleted {deleted} run{'s' if deleted != 1 else ''}.")
+    return redirect(url_for("history.index"), 303)
+
+
+@bp.post("/runs/<run_id>/share")
+def share(run_id: str):
+    if current_store().share(run_id, current_owner()) is None:
+        abort(404)
+    flash("Anyone with the link below can now read this run. Revoke it at any time.")
+    return redirect(url_for("history.run_page", run_id=run_id, _anchor="share"), 303)
+
+
+@bp.post("/runs/<run_id>/revoke")
+def revoke(run_id: str):
+    if not current_store().revoke(run_id, current_owner()):
+        abort(404)
+    flash("The share link was revoked: it no longer opens this run.")
+    return redirect(url_for("history.run_page", run_id=run_id, _anchor="share"), 303)
+
+
+@bp.get("/s/<token>")
+def shared(token: str):
+    """A read-only run for anyone with the link: prompt, reply, raw JSON, usage; nothing else."""
+    found = current_store().get_shared(token)
+    if found is None:
+        abort(404)
+    row, run = found
+    return render_template("shared.html", view=present(run), row=row, token=token,
+                           shared=True), 200, {**PRIVATE, "X-Robots-Tag": "noindex"}
+
+
+def _download(text: str, filename: str, mimetype: str) -> Response:
+    return Response(text, mimetype=mimetype, headers={
+        **PRIVATE, "Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+@bp.get("/runs/<run_id>.json")
+def export_one(run_id: str):
+    row, _run = _own(run_id)
+    text = json.dumps(export_record(row), indent=2, ensure_ascii=False)
+    return _download(text + "\n", f"run-{run_id}.json", "application/json")
+
+
+@bp.get("/history.jsonl")
+def export_all():
+    """Every run of mine as JSON Lines: one evaluation test case per line."""
+    records = current_store().export(current_owner())
+    lines = (json.dumps(record, ensure_ascii=False) + "\n" for record in records)
+    response = Response(stream_with_context(lines), mimetype="application/x-ndjson")
+    response.headers.update({**PRIVATE,
+                             "Content-Disposition": 'attachment; filename="history.jsonl"'})
+    return response

@@ -1,0 +1,354 @@
+"""The run history: every run kept, on SQLite by default and PostgreSQL for several instances.
+
+SQLAlchemy Core, not the ORM: there is one table and a handful of explicit queries, and a run
+already has its own value object (``upstream.Run`` with ``to_dict``/``from_dict``), so a mapped
+class would only duplicate it. The whole run is kept as JSON in ``data``; the other columns are
+copies of what the history list shows, filters and searches, so those queries never parse JSON.
+
+Schema changes: bump ``SCHEMA_VERSION`` and add a function to ``MIGRATIONS`` keyed by the new
+version; ``Store.create`` applies the missing ones in order, once, inside the same transaction
+(and, on PostgreSQL, under an advisory lock so instances starting together do not race).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+import sqlalchemy as sa
+from flask import current_app
+from flask.cli import AppGroup
+from sqlalchemy.engine import Connection, Engine
+
+from render import usage_summary
+from upstream import Run
+
+SCHEMA_VERSION = 1
+PAGE_SIZE = 25
+STATES = ("complete", "error", "stopped", "incomplete")
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {}  # version -> step, e.g. add a column
+LOCK_ID = 0x706C6179  # "play": the PostgreSQL advisory lock held while the schema is changed
+
+metadata = sa.MetaData()
+runs = sa.Table(
+    "runs", metadata,
+    sa.Column("pk", sa.Integer, primary_key=True, autoincrement=True),
+    # Public ids are random, so guessing or counting reveals nothing; pk only orders rows.
+    sa.Column("id", sa.String(32), nullable=False, unique=True),
+    sa.Column("owner", sa.String(100), nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),  # unix seconds, when the run started
+    sa.Column("model", sa.String(200), nullable=False),
+    sa.Column("prompt", sa.Text, nullable=False),
+    sa.Column("reply", sa.Text, nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("status", sa.Integer),
+    sa.Column("error_kind", sa.String(32)),
+    sa.Column("stream", sa.Boolean, nullable=False),
+    sa.Column("prompt_tokens", sa.Integer),
+    sa.Column("completion_tokens", sa.Integer),
+    sa.Column("total_tokens", sa.Integer),
+    sa.Column("latency_ms", sa.Float),
+    sa.Column("cost_usd", sa.Float),
+    sa.Column("share_token", sa.String(64), unique=True),
+    sa.Column("data", sa.Text, nullable=False),  # Run.to_dict() as JSON
+    sa.Index("ix_runs_owner_created", "owner", "created_at"),
+    sa.Index("ix_runs_owner_model", "owner", "model"),
+    sa.Index("ix_runs_owner_state", "owner", "state"),
+    sa.Index("ix_runs_created", "created_at"),
+)
+schema = sa.Table(
+    "schema_version", metadata,
+    sa.Column("version", sa.Integer, nullable=False),
+)
+
+
+def engine_for(url: str) -> Engine:
+    """An engine for DATABASE_URL: SQLite in WAL mode, or PostgreSQL through psycopg 3."""
+    if url.startswith(("postgres://", "postgresql://")):
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    if not url.startswith("sqlite"):
+        return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    # timeout is SQLite's busy timeout: a writer waits for the lock instead of failing.
+    engine = sa.create_engine(url, connect_args={"timeout": 30}, pool_size=10, max_overflow=20)
+
+    @sa.event.listens_for(engine, "connect")
+    def _pragmas(connection, _record) -> None:
+        cursor = connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
+        cursor.execute("PRAGMA synchronous=NORMAL")  # durable at checkpoints; safe with WAL
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    return engine
+
+
+def _text(value) -> str:
+    """Text a database column accepts: no NUL (PostgreSQL refuses it), no lone surrogates."""
+    if not isinstance(value, str):
+        return ""
+    return value.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
+
+
+def prompt_of(request: dict) -> str:
+    messages = request.get("messages") if isinstance(request, dict) else None
+    users = [m.get("content") for m in messages or [] if isinstance(m, dict)
+             and m.get("role") == "user" and isinstance(m.get("content"), str)]
+    return users[-1] if users else ""
+
+
+def reply_of(response) -> str:
+    """The text of every choice (or its refusal), for the list and for search."""
+    choices = response.get("choices") if isinstance(response, dict) else None
+    parts = []
+    for choice in choices if isinstance(choices, list) else []:
+        message = choice.get("message") if isinstance(choice, dict) else None
+        if isinstance(message, dict):
+            text = message.get("content") or message.get("refusal")
+            if isinstance(text, str):
+                parts.append(text)
+    return "\n\n".join(parts)
+
+
+def export_record(row) -> dict:
+    """One run as an evaluation test case: request, response, usage, metrics."""
+    run = Run.from_dict(json.loads(row.data))
+    usage = usage_summary(run)
+    return {
+        "id": row.id,
+        "created_at": datetime.fromtimestamp(row.created_at, UTC).isoformat(),
+        "model": row.model,
+        "state": row.state,
+        "request": run.request,
+        "response": run.response,
+        "output": row.reply,
+        "error": run.error.to_dict() if run.error else None,
+        "usage": {k: usage[k] for k in ("prompt", "completion", "total", "cached",
+                                        "reasoning")},
+        "metrics": {"latency_ms": run.total_ms, "ttft_ms": run.ttft_ms,
+                    "tokens_per_s": usage["tokens_per_s"], "cost_usd": usage["cost_usd"],
+                    "status": run.status, "attempts": run.attempts, "stream": run.stream},
+        "headers": run.headers,
+        "events": run.events or None,
+    }
+
+
+class Store:
+    """Runs saved and read per owner; every query is parameterised and scoped to its owner."""
+
+    def __init__(self, engine: Engine, *, secrets_to_scrub: tuple[str, ...] = ()) -> None:
+        self.engine = engine
+        self.secrets = tuple(s for s in secrets_to_scrub if s and len(s) >= 4)
+        self._ready = False
+        self._lock = threading.Lock()
+
+    # -- schema --------------------------------------------------------------------------
+    def create(self) -> None:
+        """Create the tables (or bring them up to date) on first use."""
+        if self._ready:
+            return
+        with self._lock:
+            if self._ready:
+                return
+            for attempt in range(3):
+                try:
+                    with self.engine.begin() as conn:
+                        self._create(conn)
+                    break
+                except sa.exc.OperationalError:
+                    # Two SQLite processes creating the file at once: the loser retries.
+                    if attempt == 2:
+                        raise
+                    time.sleep(0.2)
+            self._ready = True
+
+    def _create(self, conn: Connection) -> None:
+        if conn.dialect.name == "postgresql":
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:id)"), {"id": LOCK_ID})
+        metadata.create_all(conn)
+        version = conn.execute(sa.select(schema.c.version)).scalar()
+        if version is None:
+            conn.execute(schema.insert().values(version=SCHEMA_VERSION))
+            return
+        for step in range(version + 1, SCHEMA_VERSION + 1):
+            MIGRATIONS[step](conn)
+        if version < SCHEMA_VERSION:
+            conn.execute(schema.update().values(version=SCHEMA_VERSION))
+
+    def _begin(self):
+        self.create()
+        return self.engine.begin()
+
+    # -- writing -------------------------------------------------------------------------
+    def save(self, run: Run, owner: str) -> str:
+        """Keep a run (key scrubbed) and return its public id."""
+        data = json.dumps(run.to_dict(), default=str)  # ASCII: any text survives any DB
+        for secret in self.secrets:
+            data = data.replace(secret, "[redacted]")
+        usage = usage_summary(run)
+        run_id = secrets.token_urlsafe(16)
+        values = {
+            "id": run_id, "owner": owner, "created_at": run.started_at,
+            "model": _text(str(run.request.get("model", "")))[:200],
+            "prompt": _text(prompt_of(run.request)), "reply": _text(reply_of(run.response)),
+            "state": run.state, "status": run.status,
+            "error_kind": run.error.kind if run.error else None, "stream": run.stream,
+            "prompt_tokens": usage["prompt"], "completion_tokens": usage["completion"],
+            "total_tokens": usage["total"], "latency_ms": run.total_ms,
+            "cost_usd": usage["cost_usd"], "data": data,
+        }
+        with self._begin() as conn:
+            conn.execute(runs.insert().values(**values))
+        return run_id
+
+    def delete(self, run_id: str, owner: str) -> bool:
+        with self._begin() as conn:
+            result = conn.execute(runs.delete().where(runs.c.id == run_id,
+                                                      runs.c.owner == owner))
+        return result.rowcount > 0
+
+    def delete_all(self, owner: str) -> int:
+        with self._begin() as conn:
+            return conn.execute(runs.delete().where(runs.c.owner == owner)).rowcount
+
+    def share(self, run_id: str, owner: str) -> str | None:
+        """A new read-only link token (192 bits); an earlier link of this run stops working."""
+        token = secrets.token_urlsafe(24)
+        with self._begin() as conn:
+            result = conn.execute(runs.update().where(runs.c.id == run_id, runs.c.owner == owner)
+                                  .values(share_token=token))
+        return token if result.rowcount else None
+
+    def revoke(self, run_id: str, owner: str) -> bool:
+        with self._begin() as conn:
+            result = conn.execute(runs.update().where(runs.c.id == run_id, runs.c.owner == owner)
+                                  .values(share_token=None))
+        return result.rowcount > 0
+
+    def prune(self, *, days: float | None = None, keep: int | None = None,
+              now: float | None = None) -> int:
+        """Delete runs older than ``days`` and, per owner, all but the newest ``keep``."""
+        deleted = 0
+        with self._begin() as conn:
+            if days is not None:
+                cutoff = (now or time.time()) - days * 86400
+                deleted += conn.execute(runs.delete().where(runs.c.created_at < cutoff)).rowcount
+            if keep is not None:
+                rank = sa.func.row_number().over(
+                    partition_by=runs.c.owner,
+                    order_by=(runs.c.created_at.desc(), runs.c.pk.desc())).label("rank")
+                ranked = sa.select(runs.c.pk, rank).subquery()
+                old = sa.select(ranked.c.pk).where(ranked.c.rank > keep)
+                deleted += conn.execute(runs.delete().where(runs.c.pk.in_(old))).rowcount
+        return deleted
+
+    # -- reading -------------------------------------------------------------------------
+    def _one(self, condition) -> tuple[sa.Row, Run] | None:
+        with self._begin() as conn:
+            row = conn.execute(sa.select(runs).where(condition)).first()
+        return (row, Run.from_dict(json.loads(row.data))) if row else None
+
+    def get(self, run_id: str, owner: str) -> tuple[sa.Row, Run] | None:
+        """A run of this owner (its row and its Run), or None: others' runs do not exist."""
+        return self._one(sa.and_(runs.c.id == run_id, runs.c.owner == owner))
+
+    def get_shared(self, token: str) -> tuple[sa.Row, Run] | None:
+        if not token:
+            return None
+        return self._one(runs.c.share_token == token)
+
+    @staticmethod
+    def _filters(owner: str, query: str = "", model: str = "", state: str = "") -> list:
+        conditions = [runs.c.owner == owner]
+        if query:
+            conditions.append(sa.or_(runs.c.prompt.icontains(query, autoescape=True),
+                                     runs.c.reply.icontains(query, autoescape=True)))
+        if model:
+            conditions.append(runs.c.model == model)
+        if state:
+            conditions.append(runs.c.state == state)
+        return conditions
+
+    def history(self, owner: str, *, query: str = "", model: str = "", state: str = "",
+                page: int = 1, per_page: int = PAGE_SIZE) -> tuple[list[sa.Row], int]:
+        """One page of matching runs, newest first, and how many match in all."""
+        conditions = self._filters(owner, query, model, state)
+        listed = [c for c in runs.c if c.name != "data"]
+        with self._begin() as conn:
+            total = conn.execute(sa.select(sa.func.count()).select_from(runs)
+                                 .where(*conditions)).scalar_one()
+            rows = conn.execute(sa.select(*listed).where(*conditions)
+                                .order_by(runs.c.created_at.desc(), runs.c.pk.desc())
+                                .limit(per_page).offset((max(page, 1) - 1) * per_page)).all()
+        return rows, total
+
+    def models(self, owner: str) -> list[str]:
+        with self._begin() as conn:
+            return list(conn.execute(sa.select(runs.c.model).where(runs.c.owner == owner)
+                                     .distinct().order_by(runs.c.model)).scalars())
+
+    def count(self, owner: str | None = None) -> int:
+        statement = sa.select(sa.func.count()).select_from(runs)
+        if owner is not None:
+            statement = statement.where(runs.c.owner == owner)
+        with self._begin() as conn:
+            return conn.execute(statement).scalar_one()
+
+    def export(self, owner: str, batch: int = 200) -> Iterator[dict]:
+        """Every run of an owner, oldest first, read in batches (no connection held between)."""
+        after = 0
+        while True:
+            with self._begin() as conn:
+                rows = conn.execute(sa.select(runs).where(runs.c.owner == owner,
+                                                          runs.c.pk > after)
+                                    .order_by(runs.c.pk).limit(batch)).all()
+            if not rows:
+                return
+            for row in rows:
+                yield export_record(row)
+            after = rows[-1].pk
+
+
+# -- the application's store ---------------------------------------------------------------
+def init_app(app) -> None:
+    """Bind a store to the app: DATABASE_URL, or a SQLite file in instance/ by default."""
+    url = app.config.get("DATABASE_URL")
+    if not url:
+        Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+        url = f"sqlite:///{Path(app.instance_path) / 'playground.db'}"
+    app.extensions["runs"] = Store(engine_for(url),
+                                   secrets_to_scrub=(app.config.get("AIMLAPI_API_KEY") or "",))
+    app.cli.add_command(cli)
+
+
+def current_store() -> Store:
+    return current_app.extensions["runs"]
+
+
+def _setting(value) -> float | None:
+    return float(value) if value not in (None, "") else None
+
+
+cli = AppGroup("runs", help="Manage the run history.")
+
+
+@cli.command("prune")
+@click.option("--days", type=float, help="Delete runs older than this many days.")
+@click.option("--keep", type=int, help="Keep only this many newest runs per owner.")
+def prune_command(days: float | None, keep: int | None) -> None:
+    """Apply the retention settings (or the options given) to the history."""
+    config = current_app.config
+    days = days if days is not None else _setting(config.get("PLAYGROUND_RETENTION_DAYS"))
+    keep_setting = _setting(config.get("PLAYGROUND_RETENTION_RUNS"))
+    keep = keep if keep is not None else (int(keep_setting) if keep_setting else None)
+    if days is None and keep is None:
+        click.echo("Nothing to do: set PLAYGROUND_RETENTION_DAYS or PLAYGROUND_RETENTION_RUNS "
+                   "(or pass --days / --keep).")
+        return
+    deleted = current_store().prune(days=days, keep=keep)
+    click.echo(f"Deleted {deleted} run{'s' if deleted != 1 else ''}.")

@@ -1,0 +1,103 @@
+"""History in a real Chromium: runs kept, searched, opened, shared with a stranger, revoked."""
+
+from __future__ import annotations
+
+import re
+import threading
+
+import pytest
+from playwright.sync_api import expect, sync_playwright
+from werkzeug.serving import make_server
+
+from app import create_app
+from tests.conftest import SENTINEL_KEY, app_config
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def base_url(upstream, tmp_path, db_url):
+    """The app on a real werkzeug server on a free localhost port, in a thread."""
+    app = create_app(app_config(tmp_path, AIMLAPI_BASE_URL=upstream.base_url,
+                                AIMLAPI_API_KEY=SENTINEL_KEY, DATABASE_URL=db_url))
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join()
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=[
+            "--no-sandbox", "--disable-background-networking", "--disable-gpu"])
+        yield browser
+        browser.close()
+
+
+def watch(page, problems: list[str]) -> None:
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+
+
+def run(page, model: str, prompt: str) -> None:
+    page.fill("#model", model)
+    page.fill("#prompt", prompt)
+    page.click("#run-button")
+    expect(page.locator(".result .pill-complete")).to_be_visible()
+    # The streamed run is saved: the address bar now holds the run's own page.
+    expect(page).to_have_url(re.compile(r"/runs/[A-Za-z0-9_-]{22}$"))
+
+
+def test_runs_are_kept_searched_shared_and_revoked(base_url, chromium):
+    problems: list[str] = []
+    owner = chromium.new_context()
+    page = owner.new_page()
+    watch(page, problems)
+    page.goto(base_url + "/")
+    run(page, "fake/ok", "Tell me about Paris")
+    page.goto(base_url + "/")
+    run(page, "fake/markdown", "Format a table")
+    expect(page.locator(".reply table")).to_be_visible()
+    page.reload()  # the run's page again, from the history; nothing is re-sent
+    expect(page.locator(".reply h1")).to_have_text("Title")
+    expect(page.locator("#prompt")).to_have_value("Format a table")
+
+    page.click("text=History")
+    expect(page.locator(".run-row")).to_have_count(2)
+    expect(page.locator(".prompt-cell").first).to_have_text("Format a table")
+    page.fill("input[name=q]", "paris")
+    page.click("button:has-text('Filter')")
+    expect(page.locator(".run-row")).to_have_count(1)
+    page.click("text=Tell me about Paris")
+    expect(page.locator("#prompt")).to_have_value("Tell me about Paris")
+    expect(page.locator(".reply")).to_contain_text("Hello! How can I help you today?")
+
+    page.click("#share-button")
+    link = page.locator("#share-url").input_value()
+    assert re.fullmatch(re.escape(base_url) + r"/s/[A-Za-z0-9_-]{32,}", link)
+
+    stranger = chromium.new_context()  # no cookies: someone the link was sent to
+    shared = stranger.new_page()
+    watch(shared, problems)
+    shared.goto(link)
+    expect(shared.locator("#shared-prompt")).to_have_text("Tell me about Paris")
+    expect(shared.locator(".reply")).to_contain_text("Hello! How can I help you today?")
+    expect(shared.locator(".usage")).to_contain_text("Total tokens")
+    expect(shared.locator(".jt")).to_contain_text("gen-stream-1")  # the raw JSON
+    expect(shared.locator("#prompt-form")).to_have_count(0)
+    shared.goto(base_url + "/history")  # the stranger's own history: empty
+    expect(shared.locator(".empty-list")).to_contain_text("No runs yet")
+
+    page.click("#revoke-button")
+    expect(page.locator(".flash")).to_contain_text("revoked")
+    expect(page.locator("#share-url")).to_have_count(0)
+    response = shared.goto(link)
+    assert response.status == 404
+    expect(shared.locator("body")).to_contain_text("There is no page at this address")
+    problems = [p for p in problems if "404" not in p]  # the revoked link's own status
+    assert problems == []
+    owner.close()
+    stranger.close()
