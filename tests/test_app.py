@@ -81,22 +81,21 @@ def test_answering_model_is_named_when_it_differs(run_form, upstream):
 
 
 ERRORS = [
-    ("fake/400", 502, "The provider rejected the request", "temperature is out of range"),
-    ("fake/401", 502, "The API key was rejected", "Invalid API key provided"),
-    ("fake/403", 502, "The account cannot pay for this call", "enough credits"),
-    ("fake/404", 502, "does not know this model", "does not exist"),
-    ("fake/429", 429, "Rate limited", "Rate limit reached"),
-    ("fake/502", 502, "The provider is having trouble", "HTML page: 502 Bad Gateway"),
-    ("fake/not-json", 502, "not valid chat-completions JSON", "not JSON"),
-    ("fake/drop", 502, "could not be reached", "Connection failed"),
+    ("fake/400", "The provider rejected the request", "temperature is out of range"),
+    ("fake/401", "The API key was rejected", "Invalid API key provided"),
+    ("fake/403", "The account cannot pay for this call", "enough credits"),
+    ("fake/404", "does not know this model", "does not exist"),
+    ("fake/429", "Rate limited", "Rate limit reached"),
+    ("fake/502", "The provider is having trouble", "HTML page: 502 Bad Gateway"),
+    ("fake/not-json", "not valid chat-completions JSON", "not JSON"),
+    ("fake/drop", "could not be reached", "Connection failed"),
 ]
 
 
-@pytest.mark.parametrize(("model", "status", "title", "message"), ERRORS,
-                         ids=[e[0] for e in ERRORS])
-def test_upstream_failures_become_a_clear_error_card(run_form, model, status, title, message):
+@pytest.mark.parametrize(("model", "title", "message"), ERRORS, ids=[e[0] for e in ERRORS])
+def test_upstream_failures_become_a_clear_error_card(run_form, model, title, message):
     page = run_form(model=model, prompt="Keep me")
-    assert page.status == status
+    assert page.status == 200  # the failed run's own page, kept in the history
     assert title in page.text(".error-card h3")
     assert message in page.text(".error-card")
     assert page.text(".error-hint").startswith("What to do:")
@@ -114,10 +113,9 @@ def test_error_card_names_status_request_id_and_shows_scrubbed_raw_body(run_form
     assert SENTINEL_KEY not in page.html
 
 
-def test_rate_limit_tells_the_wait_and_sets_retry_after(run_form):
+def test_provider_rate_limit_tells_the_wait(run_form):
     page = run_form(model="fake/429")
     assert "wait 30 s" in page.text(".error-hint")
-    assert page.response.headers["Retry-After"] == "30"
 
 
 def test_server_error_then_success_is_retried_transparently(run_form, upstream):
@@ -133,7 +131,6 @@ def test_timeout_is_reported_without_hanging(upstream, tmp_path):
                                 UPSTREAM_READ_TIMEOUT=0.3))
     upstream.slow_seconds = 1.0
     page = submit(app.test_client(), model="fake/slow")
-    assert page.status == 504
     assert "took too long" in page.text(".error-card h3")
 
 
