@@ -137,6 +137,31 @@ def scrub(text: str, secrets: tuple[str, ...]) -> str:
     return text
 
 
+def scrub_run(run: Run, secrets: tuple[str, ...]) -> None:
+    """Scrub every part of a run shown or stored: headers, response, raw text and events."""
+    if not any(secret and len(secret) >= 4 for secret in secrets):
+        return
+    run.headers = {k: scrub(str(v), secrets) for k, v in run.headers.items()}
+    run.response = _scrub_value(run.response, secrets)
+    run.raw_text = scrub(run.raw_text, secrets) if run.raw_text is not None else None
+    run.events = [scrub(event, secrets) for event in run.events]
+    if run.error is not None:
+        run.error.body = scrub(run.error.body, secrets)
+        run.error.message = scrub(run.error.message, secrets)
+        run.error.request_id = scrub(run.error.request_id, secrets) \
+            if run.error.request_id else None
+
+
+def _scrub_value(value, secrets: tuple[str, ...]):
+    if isinstance(value, str):
+        return scrub(value, secrets)
+    if isinstance(value, dict):
+        return {scrub(str(k), secrets): _scrub_value(v, secrets) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scrub_value(item, secrets) for item in value]
+    return value
+
+
 def parse_retry_after(headers) -> float | None:
     """Seconds to wait from retry-after-ms, Retry-After seconds or an HTTP date."""
     try:
@@ -343,6 +368,7 @@ class ChatClient:
         except UpstreamError as exc:
             run.error, run.state = self._error(exc, key), "error"
         run.total_ms = (time.monotonic() - started) * 1000
+        scrub_run(run, (key or "",))
         return run
 
     @staticmethod
@@ -439,6 +465,7 @@ class Stream:
             if assembler.choices or assembler.usage:
                 run.response = assembler.completion()
             run.total_ms = (time.monotonic() - self._started) * 1000
+            scrub_run(run, (self.key or "",))
 
     def _event(self, event, assembler: ChunkAssembler) -> Iterator[tuple[str, str]]:
         self.run.events.append(event.data if event.name == "message"
@@ -453,4 +480,4 @@ class Stream:
         for delta in assembler.add(chunk):
             if self.run.ttft_ms is None:
                 self.run.ttft_ms = (time.monotonic() - self._started) * 1000
-            yield delta
+            yield delta[0], scrub(delta[1], (self.key or "",))

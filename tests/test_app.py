@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
-from tests.conftest import SENTINEL_KEY
-
 
 def test_success_shows_reply_json_and_usage(run_form, upstream):
     page = run_form(model="fake/ok", prompt="Hello")
