@@ -12,7 +12,7 @@ import secrets
 from pathlib import Path
 
 import requests
-from flask import Flask, render_template, request
+from flask import Flask, abort, current_app, render_template, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
@@ -157,8 +157,17 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     app.register_blueprint(bp)
     _register_error_pages(app)
+    app.before_request(_limit_form_fields)
     app.after_request(_security_headers)
     return app
+
+
+def _limit_form_fields():
+    """MAX_FORM_PARTS only bounds multipart forms; bound url-encoded ones the same way."""
+    if (request.method == "POST" and request.mimetype == "application/x-www-form-urlencoded"
+            and sum(1 for _ in request.form.items(multi=True)) >
+            current_app.config["MAX_FORM_PARTS"]):
+        abort(413)
 
 
 def _security_headers(response):

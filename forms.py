@@ -97,6 +97,11 @@ class PromptForm(FlaskForm):
             raise ValidationError(f"Not valid JSON: {exc}.") from None
         if not isinstance(value, dict):
             raise ValidationError('Extra JSON must be an object, like {"top_k": 40}.')
+        try:  # "\ud800" escapes decode to lone surrogates, which no UTF-8 page can show
+            json.dumps(value, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValidationError("This JSON contains characters that are not valid "
+                                  "Unicode.") from None
         reserved = sorted(RESERVED_EXTRA & value.keys())
         if reserved:
             raise ValidationError(f"Set {', '.join(reserved)} with the form, not extra JSON.")
