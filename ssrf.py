@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from requests.adapters import HTTPAdapter
+from requests.exceptions import InvalidURL
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
@@ -40,6 +41,10 @@ NUMERIC_HOST = re.compile(r"[0-9a-fx.]+", re.IGNORECASE)
 
 class UnsafeURL(ValueError):
     """The URL breaks the policy; the message says how, in words for the visitor."""
+
+
+class BlockedURL(InvalidURL):
+    """Raised by the transport, so the client reports a refused request, not a crash."""
 
 
 @dataclass(frozen=True)
@@ -161,7 +166,10 @@ class PinnedAdapter(HTTPAdapter):
         }
 
     def send(self, request, stream=False, timeout=None, verify=True, cert=None, proxies=None):
-        self.target = self.policy(request.url)  # raises UnsafeURL before any socket opens
+        try:  # checked again here: the name may resolve differently than a moment ago
+            self.target = self.policy(request.url)
+        except UnsafeURL as exc:
+            raise BlockedURL(str(exc)) from None
         # Proxies would connect somewhere else than the checked address: never use them.
         return super().send(request, stream=stream, timeout=timeout, verify=verify, cert=cert,
                             proxies=None)
