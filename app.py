@@ -103,6 +103,10 @@ def create_app(test_config: dict | None = None) -> Flask:
         MAX_FORM_MEMORY_SIZE=2 * 1024 * 1024,
         MAX_FORM_PARTS=100,
         WTF_CSRF_TIME_LIMIT=None,  # a tab left open overnight still runs
+        # Referrer-Policy: no-referrer means browsers send no Referer, which Flask-WTF's
+        # HTTPS-only referrer check would refuse on every post. The session-bound token,
+        # the SameSite cookie and the Sec-Fetch-Site check below do that job instead.
+        WTF_CSRF_SSL_STRICT=False,
         UPSTREAM_CONNECT_TIMEOUT=5.0,
         UPSTREAM_READ_TIMEOUT=60.0,
         UPSTREAM_DEADLINE=300.0,
@@ -163,7 +167,12 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 
 def _limit_form_fields():
-    """MAX_FORM_PARTS only bounds multipart forms; bound url-encoded ones the same way."""
+    """Refuse cross-site posts and over-long url-encoded forms before they are parsed further.
+
+    MAX_FORM_PARTS only bounds multipart forms; url-encoded ones are bounded the same way.
+    """
+    if request.method == "POST" and request.headers.get("Sec-Fetch-Site") == "cross-site":
+        abort(403)
     if (request.method == "POST" and request.mimetype == "application/x-www-form-urlencoded"
             and sum(1 for _ in request.form.items(multi=True)) >
             current_app.config["MAX_FORM_PARTS"]):
@@ -196,6 +205,7 @@ def _register_error_pages(app: Flask) -> None:
                  "Shorten the prompt and try again; your browser's Back button has your text.",
             404: "There is no page at this address.",
             405: "This address does not accept that kind of request.",
+            403: "Forms can only be sent from this site's own pages.",
         }
         message = messages.get(error.code, error.description)
         return render_template("error.html", code=error.code, title=error.name,

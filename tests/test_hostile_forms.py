@@ -129,3 +129,18 @@ def test_prompt_over_the_server_cap_is_refused(capped, upstream):
     page = submit(capped, prompt="p" * 40, system="s" * 20)
     assert page.status == 400 and "at most 50 characters" in page.field_errors("prompt")
     assert upstream.received == []
+
+
+def test_cross_site_post_is_refused_even_with_a_valid_token(client, upstream):
+    response = client.post("/", data={"csrf_token": csrf_token(client), "model": "fake/ok",
+                                      "prompt": "x"}, headers={"Sec-Fetch-Site": "cross-site"})
+    assert response.status_code == 403 and upstream.received == []
+
+
+def test_https_posts_work_without_a_referer(client, upstream):
+    """Referrer-Policy: no-referrer means browsers send none; posts must still work."""
+    html = client.get("/", base_url="https://localhost").get_data(as_text=True)
+    token = html.split('name="csrf-token" content="')[1].split('"')[0]
+    response = client.post("/", data={"csrf_token": token, "model": "fake/ok", "prompt": "x"},
+                           base_url="https://localhost")
+    assert response.status_code == 200
