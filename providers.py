@@ -52,7 +52,7 @@ def load_named(value: str | None) -> dict[str, dict]:
     """The operator's providers from JSON text or a JSON file; refuse malformed entries."""
     if not value or not value.strip():
         return {}
-    text = value if value.lstrip().startswith("{") else Path(value).read_text()
+    text = value if value.lstrip()[:1] in ("{", "[") else Path(value).read_text()
     data = json.loads(text)
     if not isinstance(data, dict):
         raise ValueError("PLAYGROUND_PROVIDERS must be a JSON object of name -> settings")

@@ -111,7 +111,11 @@ def check_url(url: str, *, allowed_http_hosts: Iterable[str] = (),
     """Apply the whole policy to a base URL; return where to connect or raise UnsafeURL."""
     if UNSAFE_CHARS.search(url):
         raise UnsafeURL("The URL contains spaces, backslashes or control characters.")
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.hostname  # noqa: B018 - raises on an unbalanced "[" like urlsplit does
+    except ValueError:
+        raise UnsafeURL("The URL is malformed.") from None
     scheme = parts.scheme.lower()
     if scheme not in ("https", "http"):
         raise UnsafeURL("Only https:// URLs are allowed.")

@@ -69,7 +69,7 @@ REFUSED = [
     "//api.example.com/v1", "api.example.com/v1",
     # shapes a base URL never has
     "https://api.example.com/v1?x=1", "https://api.example.com/v1#frag",
-    "https://api.example.com:99999/v1", "https:///v1",
+    "https://api.example.com:99999/v1", "https:///v1", "https://[/v1", "https://[::1/v1",
 ]
 ALLOWED = ["https://api.example.com/v1", "https://8.8.8.8/v1", "https://[2606:4700::1111]/v1",
            "https://v6.example.com/v1", "http://llm.example.org/v1",
