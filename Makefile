@@ -25,7 +25,7 @@ run: $(VENV)/.runtime
 
 ## test: every layer — unit, integration against a local fake upstream, browser (Chromium)
 test: $(VENV)/.dev
-	PYTHON=$(BIN)/python tests/provision.sh chromium postgresql
+	PYTHON=$(BIN)/python tests/provision.sh chromium postgresql redis-server
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ## serve: the production server (gunicorn, gevent workers), never in debug mode

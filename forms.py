@@ -7,7 +7,7 @@ import math
 import re
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, FloatField, IntegerField, StringField, TextAreaField
+from wtforms import BooleanField, FloatField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 PROMPT_LIMIT = 100_000  # characters; about 25k tokens, far beyond a playground prompt
@@ -15,6 +15,7 @@ MAX_TOKENS_LIMIT = 1_000_000
 MAX_STOPS = 4
 CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
 RESERVED_EXTRA = {"model", "messages", "stream", "stream_options"}
+TOKEN_KEYS = ("max_tokens", "max_completion_tokens", "max_output_tokens")
 
 
 def finite(form, field) -> None:
@@ -53,8 +54,28 @@ class PromptForm(FlaskForm):
     extra = TextAreaField("Extra JSON", description="Merged into the request body.",
                           validators=[Optional(), Length(max=20_000)])
 
+    provider = SelectField("Provider", choices=[], validate_choice=False)
+    base_url = StringField("Base URL", validators=[Optional(), Length(max=2000)],
+                           description="Any OpenAI-compatible API, e.g. https://host/v1.")
+
     NUMBERS = ("temperature", "max_tokens", "top_p", "n", "seed", "presence_penalty",
                "frequency_penalty")
+
+    def __init__(self, *args, max_tokens_cap: int | None = None,
+                 prompt_cap: int = PROMPT_LIMIT, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.max_tokens_cap, self.prompt_cap = max_tokens_cap, prompt_cap
+
+    def validate_prompt(self, field) -> None:
+        """The server's cap counts the system prompt and the prompt together."""
+        size = len(field.data or "") + len(self.system.data or "")
+        if size > self.prompt_cap:
+            raise ValidationError(f"This server accepts at most {self.prompt_cap:,} characters "
+                                  f"of prompt (system prompt included); this is {size:,}.")
+
+    def validate_max_tokens(self, field) -> None:
+        if self.max_tokens_cap and field.data is not None and field.data > self.max_tokens_cap:
+            raise ValidationError(f"This server allows at most {self.max_tokens_cap:,}.")
 
     def validate_stop(self, field) -> None:
         if len(self.stop_sequences()) > MAX_STOPS:
@@ -77,6 +98,11 @@ class PromptForm(FlaskForm):
         reserved = sorted(RESERVED_EXTRA & value.keys())
         if reserved:
             raise ValidationError(f"Set {', '.join(reserved)} with the form, not extra JSON.")
+        for key in TOKEN_KEYS:
+            if self.max_tokens_cap and key in value and not (
+                    isinstance(value[key], int) and 0 < value[key] <= self.max_tokens_cap):
+                raise ValidationError(f"{key} must be a whole number up to "
+                                      f"{self.max_tokens_cap:,} on this server.")
 
     def parameters_open(self) -> bool:
         """Whether the parameters section should start unfolded: something there is set."""
@@ -104,6 +130,8 @@ class PromptForm(FlaskForm):
             body["response_format"] = {"type": "json_object"}
         if (self.extra.data or "").strip():
             body.update(json.loads(self.extra.data))
+        if self.max_tokens_cap and not any(key in body for key in TOKEN_KEYS):
+            body["max_tokens"] = self.max_tokens_cap  # the server's cap bounds every reply
         return body
 
 
@@ -111,7 +139,7 @@ def _reject_constant(name: str):
     raise ValueError(f"{name} is not allowed in JSON")
 
 
-def form_data(body: dict) -> dict:
+def form_data(body: dict, provider: str | None = None, base_url: str | None = None) -> dict:
     """The form fields that would send this request body: the inverse of ``to_body``."""
     body = dict(body) if isinstance(body, dict) else {}
     messages = body.pop("messages", None)
@@ -135,4 +163,8 @@ def form_data(body: dict) -> dict:
     extra = {k: v for k, v in body.items() if k not in RESERVED_EXTRA}
     if extra:
         data["extra"] = json.dumps(extra, ensure_ascii=False)
+    if provider:
+        data["provider"] = provider
+    if base_url:
+        data["base_url"] = base_url
     return data

@@ -22,11 +22,10 @@ from flask import (
     url_for,
 )
 
-from forms import PromptForm, form_data
 from owners import current_owner
 from render import present
 from runs import PAGE_SIZE, STATES, current_store, export_record
-from views import render_playground
+from views import form_for, render_playground
 
 bp = Blueprint("history", __name__)
 PRIVATE = {"Cache-Control": "private, no-store"}
@@ -48,7 +47,7 @@ def _own(run_id: str):
 def run_page(run_id: str):
     """The run as it was: the form filled in and the result, rendered again now."""
     row, run = _own(run_id)
-    form = PromptForm(formdata=None, data=form_data(run.request))
+    form = form_for(run)
     return render_playground(form, run, record=row), 200, PRIVATE
 
 

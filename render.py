@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from functools import lru_cache
 
 import nh3
@@ -36,6 +37,9 @@ ALLOWED_TAGS = {
 }
 ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "span": {"class"}, "code": {"class"},
                       "ol": {"start"}}
+# C0/C1 controls other than tab and line ends, and the bidi embeddings, overrides and isolates.
+CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+BIDI_NAMES = {chr(c): f"[U+{c:04X}]" for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))}
 _FORMATTER = HtmlFormatter(nowrap=True, classprefix="hl-")
 
 
@@ -66,15 +70,23 @@ def _markdown() -> MarkdownIt:
 
 def sanitize(html: str) -> Markup:
     """Keep only the allow-listed tags, attributes and URL schemes."""
-    clean = nh3.clean(html, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES,
-                      url_schemes={"http", "https", "mailto"},
-                      link_rel="noopener noreferrer nofollow")
-    return Markup(clean)  # noqa: S704 - this is the sanitizer's own output
+    cleaned = nh3.clean(html, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES,
+                        url_schemes={"http", "https", "mailto"},
+                        link_rel="noopener noreferrer nofollow")
+    return Markup(cleaned)  # noqa: S704 - this is the sanitizer's output
+
+
+def neutralize_controls(text: str) -> str:
+    """Make invisible control and bidi-override characters visible instead of obeying them.
+
+    A reply could otherwise reorder what the reader sees (Trojan Source) or hide text.
+    """
+    return CONTROLS.sub(lambda m: BIDI_NAMES.get(m.group(), "\ufffd"), text)
 
 
 def markdown_html(text: str | None, limit: int = MARKDOWN_LIMIT) -> Markup:
     """Render untrusted markdown to sanitized HTML; very long text stays plain and escaped."""
-    text = text or ""
+    text = neutralize_controls(text or "")
     if len(text) > limit:
         reason = f"it is {len(text):,} characters long, over the {limit:,} rendered as markdown"
     elif text.count("[") > BRACKET_LIMIT:

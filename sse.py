@@ -37,6 +37,8 @@ class SSEDecoder:
         """Take the next piece of the stream and return the events it completes."""
         # Incremental: a character split across two network reads is not mangled.
         text = self._utf8.decode(chunk) if isinstance(chunk, bytes) else chunk
+        if not text:
+            return []  # an empty read must not forget a CR waiting for its LF
         if self._pending_cr and text.startswith("\n"):
             text = text[1:]  # the LF of a CRLF split across two reads
         self._pending_cr = text.endswith("\r")

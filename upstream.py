@@ -115,6 +115,7 @@ class Run:
     ttft_ms: float | None = None
     attempts: int = 0
     notes: list = field(default_factory=list)
+    provider: str | None = None  # the operator's name for where it went (None: the default)
 
     def to_dict(self) -> dict:
         data = {k: getattr(self, k) for k in self.__dataclass_fields__ if k != "error"}
@@ -135,6 +136,31 @@ def scrub(text: str, secrets: tuple[str, ...]) -> str:
         if secret and len(secret) >= 4:
             text = text.replace(secret, "[redacted]")
     return text
+
+
+def scrub_run(run: Run, secrets: tuple[str, ...]) -> None:
+    """Scrub every part of a run shown or stored: headers, response, raw text and events."""
+    if not any(secret and len(secret) >= 4 for secret in secrets):
+        return
+    run.headers = {k: scrub(str(v), secrets) for k, v in run.headers.items()}
+    run.response = _scrub_value(run.response, secrets)
+    run.raw_text = scrub(run.raw_text, secrets) if run.raw_text is not None else None
+    run.events = [scrub(event, secrets) for event in run.events]
+    if run.error is not None:
+        run.error.body = scrub(run.error.body, secrets)
+        run.error.message = scrub(run.error.message, secrets)
+        run.error.request_id = scrub(run.error.request_id, secrets) \
+            if run.error.request_id else None
+
+
+def _scrub_value(value, secrets: tuple[str, ...]):
+    if isinstance(value, str):
+        return scrub(value, secrets)
+    if isinstance(value, dict):
+        return {scrub(str(k), secrets): _scrub_value(v, secrets) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scrub_value(item, secrets) for item in value]
+    return value
 
 
 def parse_retry_after(headers) -> float | None:
@@ -219,11 +245,16 @@ class ChatClient:
                  session: requests.Session | None = None, connect_timeout: float = 5.0,
                  read_timeout: float = 60.0, deadline: float = 300.0, max_retries: int = 2,
                  max_bytes: int = 8 * 1024 * 1024, demo: bool = False, trust_env: bool = True,
+                 adapter: requests.adapters.BaseAdapter | None = None,
                  sleep: Callable[[float], None] = time.sleep) -> None:
         self.base_url = base_url.rstrip("/")
         self.api_key = api_key or None
         self.session = session or requests.Session()
-        self.session.trust_env = trust_env  # False: ignore proxy variables (tests, pinned hosts)
+        self.session.trust_env = trust_env and adapter is None  # no proxy for pinned hosts
+        if adapter is not None:  # a visitor's URL: nothing but the checking transport
+            self.session.adapters.clear()
+            self.session.mount("https://", adapter)
+            self.session.mount("http://", adapter)
         self.timeout = (connect_timeout, read_timeout)
         self.deadline, self.max_retries, self.max_bytes = deadline, max_retries, max_bytes
         self.demo, self.sleep = demo, sleep
@@ -344,6 +375,7 @@ class ChatClient:
         except UpstreamError as exc:
             run.error, run.state = self._error(exc, key), "error"
         run.total_ms = (time.monotonic() - started) * 1000
+        scrub_run(run, (key or "",))
         return run
 
     @staticmethod
@@ -455,6 +487,7 @@ class Stream:
             if assembler.choices or assembler.usage:
                 run.response = assembler.completion()
             run.total_ms = (time.monotonic() - self._started) * 1000
+            scrub_run(run, (self.key or "",))
 
     def _whole_json(self) -> Iterator[tuple[str, str]]:
         """Some servers ignore ``stream: true`` and answer with one JSON object: accept it."""
@@ -481,4 +514,4 @@ class Stream:
         for delta in assembler.add(chunk):
             if self.run.ttft_ms is None:
                 self.run.ttft_ms = (time.monotonic() - self._started) * 1000
-            yield delta
+            yield delta[0], scrub(delta[1], (self.key or "",))

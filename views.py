@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 
 from flask import (
     Blueprint,
@@ -18,8 +19,11 @@ from flask import (
 )
 from sqlalchemy.exc import SQLAlchemyError
 
+import runlog
+from budget import OverBudget, budget, client_hash
 from forms import PromptForm, form_data
 from owners import current_owner
+from providers import CUSTOM, Choice, ProviderRefused, Providers, visitor_key
 from render import present
 from runs import Store, current_store
 from upstream import ChatClient, Run
@@ -34,19 +38,41 @@ def client() -> ChatClient:
     return current_app.extensions["chat_client"]
 
 
+def providers() -> Providers:
+    return current_app.extensions["providers"]
+
+
+def prompt_form(**kwargs) -> PromptForm:
+    """The form with this server's caps and provider choices."""
+    config = current_app.config
+    form = PromptForm(max_tokens_cap=config["PLAYGROUND_MAX_TOKENS_CAP"],
+                      prompt_cap=config["PLAYGROUND_PROMPT_CAP"], **kwargs)
+    form.provider.choices = providers().choices()
+    return form
+
+
+def form_for(run: Run) -> PromptForm:
+    """The form filled in as it was when this run was sent, provider included."""
+    custom = run.provider == CUSTOM
+    base_url = run.endpoint.removesuffix("/chat/completions") if custom else None
+    return prompt_form(formdata=None, data=form_data(run.request, run.provider, base_url))
+
+
 def render_playground(form: PromptForm | None = None, run: Run | None = None, *,
-                      notice: str | None = None, formdata=None, record=None) -> str:
+                      notice: str | None = None, formdata=None, record=None,
+                      limit: OverBudget | None = None) -> str:
     """The whole page: the form (as typed) and, when there is one, the run's result.
 
     ``record`` is the saved run's row, for its page's share, export and delete actions.
     """
     if form is None:
-        form = PromptForm(formdata=formdata or None,
-                          data={"model": current_app.config["PLAYGROUND_DEFAULT_MODEL"]})
+        form = prompt_form(formdata=formdata or None,
+                           data={"model": current_app.config["PLAYGROUND_DEFAULT_MODEL"]})
     chat = client()
     current_owner()  # settle the owner id with the form's page, before runs race to create it
     return render_template("index.html", form=form, view=present(run) if run else None,
-                           notice=notice, demo=chat.demo, base_url=chat.base_url, record=record)
+                           notice=notice, demo=chat.demo, base_url=chat.base_url, record=record,
+                           limit=limit, providers=providers())
 
 
 def save(store: Store, run: Run, owner: str) -> str | None:
@@ -64,6 +90,28 @@ def _status(run: Run) -> int:
     return ERROR_STATUS.get(run.error.kind, 502)
 
 
+class Refused(Exception):
+    """The form cannot run as sent; the reasons are on its fields."""
+
+
+def _admit(form: PromptForm) -> tuple[Choice, Callable[[], None]]:
+    """Validate, choose the provider and take a place in the budget, or raise why not."""
+    if not form.validate():
+        raise Refused
+    try:
+        choice = providers().pick(form.provider.data, form.base_url.data, visitor_key(request))
+    except ProviderRefused as exc:
+        form[exc.field].errors = [*form[exc.field].errors, exc.message]
+        raise Refused from None
+    return choice, budget().admit_run()
+
+
+def _log(run: Run, choice: Choice, status: int) -> None:
+    secrets = tuple(k for k in (choice.api_key, client().api_key) if k)
+    runlog.record(run, provider=choice.name, client=client_hash(), status=status,
+                  secrets=secrets, content=bool(current_app.config["PLAYGROUND_LOG_CONTENT"]))
+
+
 @bp.get("/")
 def index():
     """The empty playground, or its form filled from a saved (?run=) or shared (?share=) run."""
@@ -74,23 +122,29 @@ def index():
         found = store.get_shared(request.args["share"])
     if found is None:
         return render_playground()
-    return render_playground(PromptForm(formdata=None, data=form_data(found[1].request)))
+    return render_playground(form_for(found[1]))
 
 
 @bp.post("/")
 def run():
     """Run once, save, and redirect to the run's own page, so a reload never re-sends it."""
-    form = PromptForm()
-    if not form.validate():
+    form = prompt_form()
+    try:
+        choice, release = _admit(form)
+    except Refused:
         return render_playground(form), 400
-    result = client().complete(form.to_body())
+    except OverBudget as exc:
+        return render_playground(form, limit=exc), 429, {"Retry-After": str(exc.retry_after)}
+    try:
+        result = choice.client.complete(form.to_body(), api_key=choice.api_key)
+    finally:
+        release()
+    result.provider = choice.name
+    _log(result, choice, _status(result))
     run_id = save(current_store(), result, current_owner())
     if run_id:
         return redirect(url_for("history.run_page", run_id=run_id), 303)
-    headers = {}
-    if result.error and result.error.retry_after and result.error.kind == "rate_limited":
-        headers["Retry-After"] = str(int(result.error.retry_after + 0.999))
-    return render_playground(form, result, notice=NOT_SAVED), _status(result), headers
+    return render_playground(form, result, notice=NOT_SAVED), _status(result)
 
 
 def _event(name: str, data) -> str:
@@ -100,11 +154,18 @@ def _event(name: str, data) -> str:
 @bp.post("/stream")
 def stream():
     """Relay the reply as it is written; end with the same partial the no-JS page shows."""
-    form = PromptForm()
-    if not form.validate():
+    form = prompt_form()
+    try:
+        choice, release = _admit(form)
+    except Refused:
         # The page's script answers this by submitting the form normally to show the errors.
         return jsonify(errors=form.errors), 400
-    call = client().stream({**form.to_body(), "stream_options": {"include_usage": True}})
+    except OverBudget as exc:
+        # Not an event stream: the script falls back to a normal submit, which shows the card.
+        return jsonify(error=exc.message), 429, {"Retry-After": str(exc.retry_after)}
+    call = choice.client.stream({**form.to_body(), "stream_options": {"include_usage": True}},
+                                api_key=choice.api_key)
+    call.run.provider = choice.name
     # Both now, not in the generator: the session cookie is sent before the body starts.
     store, owner = current_store(), current_owner()
 
@@ -118,6 +179,8 @@ def stream():
             # Also when the browser goes away: closing this generator lands here, and the
             # stopped run is kept before the connection is gone.
             call.close()
+            release()
+            _log(call.run, choice, 200)
             run_id = save(store, call.run, owner)
         record = store.get(run_id, owner)[0] if run_id else None
         html = render_template("_result.html", view=present(call.run), record=record)
@@ -125,8 +188,10 @@ def stream():
             "html": html, "state": call.run.state,
             "url": url_for("history.run_page", run_id=run_id) if run_id else None})
 
-    return Response(stream_with_context(generate()), mimetype="text/event-stream",
-                    headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    response = Response(stream_with_context(generate()), mimetype="text/event-stream",
+                        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    response.call_on_close(release)  # also when the body was never iterated
+    return response
 
 
 @bp.get("/models")

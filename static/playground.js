@@ -177,8 +177,22 @@
     }
   }
 
+  // A visitor's own API key stays in this tab (sessionStorage), never in the server's pages.
+  function rememberKey() {
+    const input = document.querySelector("[data-session-key]");
+    if (!input) return;
+    try {
+      input.value = sessionStorage.getItem("playground.userKey") || "";
+      input.addEventListener("input", () => {
+        if (input.value) sessionStorage.setItem("playground.userKey", input.value);
+        else sessionStorage.removeItem("playground.userKey");
+      });
+    } catch (error) { /* storage disabled: the visitor pastes the key for each run */ }
+  }
+
   if (form) {
     enhance(document);
+    rememberKey();
     loadModels();
     form.addEventListener("submit", (event) => {
       if (!window.fetch || !window.ReadableStream) return;  // old browser: plain POST

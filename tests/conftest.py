@@ -109,7 +109,7 @@ def run_form(client):
 
 
 # -- databases: every storage test runs on SQLite and on a real PostgreSQL ---------------------
-from tests.pg import pg_server, pg_url  # noqa: E402,F401 - fixtures
+from tests.pg import free_port, pg_server, pg_url  # noqa: E402,F401 - fixtures
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -118,3 +118,45 @@ def db_url(request, tmp_path):
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'runs.db'}"
     return request.getfixturevalue("pg_url")
+
+
+# -- Redis: the shared rate-limit storage of several instances ---------------------------
+@pytest.fixture(scope="session")
+def redis_server():
+    """A real, throwaway Redis (Debian's redis-server; `make test` provisions it)."""
+    import shutil
+    import subprocess
+    import time
+
+    import redis
+
+    binary = shutil.which("redis-server") or "/usr/bin/redis-server"
+    if not shutil.which(binary):
+        pytest.fail("redis-server is missing: run `tests/provision.sh redis-server`")
+    port = free_port()
+    process = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1",
+                                "--save", "", "--appendonly", "no"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"redis://127.0.0.1:{port}/0"
+    connection = redis.Redis.from_url(url)
+    for _ in range(100):
+        try:
+            connection.ping()
+            break
+        except redis.ConnectionError:
+            time.sleep(0.05)
+    else:
+        process.kill()
+        pytest.fail("redis-server did not start")
+    yield url
+    process.terminate()
+    process.wait(timeout=10)
+
+
+@pytest.fixture
+def redis_url(redis_server):
+    """The Redis server, emptied for this test."""
+    import redis
+
+    redis.Redis.from_url(redis_server).flushall()
+    return redis_server

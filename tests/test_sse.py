@@ -82,3 +82,7 @@ def test_assembler_survives_garbage():
                  {"usage": "nope"}, {}]:
         assembler.add(junk)
     assert assembler.completion()["usage"] is None
+
+
+def test_an_empty_read_between_cr_and_lf_changes_nothing():
+    assert decode(b"data: a\r", b"", b"\n\r\n") == [Event("a")]

@@ -48,7 +48,9 @@ def instances(db_url, upstream, tmp_path):
     env = {**os.environ, "DATABASE_URL": db_url, "FLASK_SECRET_KEY": "shared-by-both",
            "AIMLAPI_BASE_URL": upstream.base_url, "AIMLAPI_API_KEY": SENTINEL_KEY,
            "FLASK_UPSTREAM_TRUST_ENV": "false", "NO_PROXY": "127.0.0.1,localhost",
-           "GUNICORN_LOGLEVEL": "warning"}
+           "GUNICORN_LOGLEVEL": "warning",
+           # one visitor sends 60 runs, 20 at a time: lift the per-visitor budgets
+           "PLAYGROUND_RATE_LIMIT": "1000/minute", "PLAYGROUND_MAX_STREAMS_PER_CLIENT": "50"}
     bases, processes = [], []
     try:
         for name in ("a", "b"):

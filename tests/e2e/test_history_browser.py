@@ -6,7 +6,7 @@ import re
 import threading
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 from werkzeug.serving import make_server
 
 from app import create_app
@@ -28,15 +28,6 @@ def base_url(upstream, tmp_path, db_url):
     thread.join()
 
 
-@pytest.fixture(scope="module")
-def chromium():
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=[
-            "--no-sandbox", "--disable-background-networking", "--disable-gpu"])
-        yield browser
-        browser.close()
-
-
 def watch(page, problems: list[str]) -> None:
     page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: problems.append(str(e)))
@@ -51,9 +42,9 @@ def run(page, model: str, prompt: str) -> None:
     expect(page).to_have_url(re.compile(r"/runs/[A-Za-z0-9_-]{22}$"))
 
 
-def test_runs_are_kept_searched_shared_and_revoked(base_url, chromium):
+def test_runs_are_kept_searched_shared_and_revoked(base_url, browser):
     problems: list[str] = []
-    owner = chromium.new_context()
+    owner = browser.new_context()
     page = owner.new_page()
     watch(page, problems)
     page.goto(base_url + "/")
@@ -79,7 +70,7 @@ def test_runs_are_kept_searched_shared_and_revoked(base_url, chromium):
     link = page.locator("#share-url").input_value()
     assert re.fullmatch(re.escape(base_url) + r"/s/[A-Za-z0-9_-]{32,}", link)
 
-    stranger = chromium.new_context()  # no cookies: someone the link was sent to
+    stranger = browser.new_context()  # no cookies: someone the link was sent to
     shared = stranger.new_page()
     watch(shared, problems)
     shared.goto(link)

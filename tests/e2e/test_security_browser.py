@@ -1,0 +1,74 @@
+"""In Chromium: the over-limit card after a streamed run, and a visitor key kept in the tab."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from werkzeug.serving import make_server
+
+from app import create_app
+from tests.conftest import SENTINEL_KEY, app_config
+
+pytestmark = pytest.mark.e2e
+VISITOR_KEY = "sk-visitor-in-the-browser-123"
+
+
+@pytest.fixture
+def serve(upstream, tmp_path):
+    servers = []
+
+    def start(**overrides):
+        app = create_app(app_config(tmp_path, AIMLAPI_BASE_URL=upstream.base_url,
+                                    AIMLAPI_API_KEY=SENTINEL_KEY, **overrides))
+        server = make_server("127.0.0.1", 0, app, threaded=True)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_port}"
+    yield start
+    for server in servers:
+        server.shutdown()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context()
+    yield context.new_page()
+    context.close()
+
+
+def run(page, prompt: str) -> None:
+    page.fill("#model", "fake/ok")
+    page.fill("#prompt", prompt)
+    page.click("#run-button")
+
+
+def test_over_the_limit_the_streamed_run_shows_the_card(serve, page, upstream):
+    url = serve(PLAYGROUND_RATE_LIMIT="1/minute")
+    page.goto(url + "/")
+    run(page, "first")
+    page.wait_for_selector("#result article.result[data-state=complete]")
+    run(page, "second, over the limit")
+    card = page.wait_for_selector(".limit-card", timeout=15_000)
+    assert "Please wait a little" in card.inner_text()
+    assert page.input_value("#prompt") == "second, over the limit"
+    assert len([r for r in upstream.received if r["method"] == "POST"]) == 1
+
+
+def test_a_visitor_key_stays_in_the_tab_and_out_of_pages(serve, page, upstream):
+    url = serve(PLAYGROUND_ALLOW_USER_KEYS=True)
+    bodies = []
+    page.on("response", lambda response: bodies.append(response.text())
+            if response.request.resource_type == "document" else None)
+    page.goto(url + "/")
+    page.fill("#user_key", VISITOR_KEY)
+    run(page, "streamed with my key")
+    page.wait_for_selector("#result article.result[data-state=complete]")
+    assert upstream.received[-1]["headers"]["Authorization"] == f"Bearer {VISITOR_KEY}"
+    page.reload()
+    assert page.input_value("#user_key") == VISITOR_KEY  # remembered by this tab only
+    assert page.evaluate("sessionStorage.getItem('playground.userKey')") == VISITOR_KEY
+    assert page.evaluate("localStorage.length") == 0
+    assert page.evaluate("document.cookie") == ""
+    assert bodies and all(VISITOR_KEY not in body for body in bodies)
+    assert VISITOR_KEY not in (page.get_attribute("#user_key", "value") or "")
