@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import csrf_token, submit
+from tests.conftest import Page, csrf_token, submit
 from tests.hostile import HOSTILE, assert_safe_page, assert_safe_reply, sse_events
 
 
@@ -31,6 +31,20 @@ def test_hostile_reply_streamed_is_inert(client, upstream, case):
     assert streamed == HOSTILE[case]  # deltas are plain text, appended with textContent
     html = events[-1][1]["html"]
     assert_safe_page(html)
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE))
+def test_hostile_reply_on_the_shared_page_is_inert(app, client, upstream, case):
+    """The run page above is the stored run re-rendered; the public share link is too."""
+    response = client.post("/", data={"csrf_token": csrf_token(client),
+                                      "model": "fake/hostile", "prompt": case})
+    shared = client.post(f"{response.location}/share",
+                         data={"csrf_token": csrf_token(client)}, follow_redirects=True)
+    link = Page(shared).soup.select_one("#share-url")["value"]
+    stranger = app.test_client()  # no cookies: whoever the link was sent to
+    page = Page(stranger.get(link.removeprefix("http://localhost")))
+    assert page.status == 200 and page.soup.select(".reply")
+    assert_safe_page(page.html)
 
 
 def test_links_keep_only_web_schemes(client, upstream):

@@ -6,7 +6,7 @@ import pytest
 
 from app import create_app
 from tests.conftest import SENTINEL_KEY, Page, app_config, csrf_token
-from tests.leaks import assert_nowhere, capture_everything
+from tests.leaks import assert_nowhere, capture_everything, stored_pages
 
 VISITOR_KEY = "sk-visitor-secret-9876543210"
 FLOWS = [("/", "fake/ok"), ("/stream", "fake/ok"), ("/", "fake/echo-key"),
@@ -32,7 +32,9 @@ def test_server_key_leaks_nowhere(app, upstream, caplog, path, model):
     responses[-1].get_data()  # run the stream to its end
     assert upstream.received[-1]["body"]["model"] == model
     assert upstream.received[-1]["headers"]["Authorization"] == f"Bearer {SENTINEL_KEY}"
-    assert_nowhere(SENTINEL_KEY, responses, caplog)
+    saved = stored_pages(client, responses[-1])
+    assert len(saved) == 6 and all(r.status_code == 200 for r in saved)
+    assert_nowhere(SENTINEL_KEY, responses + saved, caplog, app)
 
 
 @pytest.mark.parametrize(("path", "model"), FLOWS)
@@ -43,8 +45,9 @@ def test_visitor_key_leaks_nowhere(byo_app, upstream, caplog, path, model):
                                          "prompt": "hello", "user_key": VISITOR_KEY})]
     responses[0].get_data()
     assert upstream.received[-1]["headers"]["Authorization"] == f"Bearer {VISITOR_KEY}"
-    assert_nowhere(VISITOR_KEY, responses, caplog)
-    assert_nowhere(SENTINEL_KEY, responses, caplog)
+    responses += stored_pages(client, responses[0])
+    assert_nowhere(VISITOR_KEY, responses, caplog, byo_app)
+    assert_nowhere(SENTINEL_KEY, responses, caplog, byo_app)
 
 
 def test_visitor_key_from_the_header_is_used_for_that_call_only(byo_app, upstream):
