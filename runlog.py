@@ -11,8 +11,9 @@ import json
 import logging
 import time
 
+from errors import scrub
 from render import usage_summary
-from upstream import Run, scrub
+from upstream import Run
 
 log = logging.getLogger("playground.runs")
 

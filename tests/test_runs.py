@@ -9,8 +9,9 @@ import time
 import pytest
 import sqlalchemy as sa
 
+from errors import UpstreamError
 from runs import Store, engine_for, runs
-from upstream import Run, UpstreamError
+from upstream import Run
 
 KEY = "sk-store-secret-0123456789"
 

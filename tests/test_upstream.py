@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from upstream import ChatClient, error_from_body, parse_retry_after, scrub
+from errors import error_from_body, parse_retry_after, scrub
+from upstream import ChatClient
 
 SHAPES = [
     ("openai", 401, {"error": {"message": "Incorrect API key provided", "type": "auth",
