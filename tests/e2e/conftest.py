@@ -61,8 +61,15 @@ def serve(tmp_path):
 
 
 @pytest.fixture
-def live_url(serve, upstream) -> str:
-    return serve(AIMLAPI_BASE_URL=upstream.base_url, AIMLAPI_API_KEY=SENTINEL_KEY)
+def serve_live(serve, upstream):
+    """Serve an app pointed at the fake upstream with the sentinel key, plus ``overrides``."""
+    return lambda **overrides: serve(AIMLAPI_BASE_URL=upstream.base_url,
+                                     AIMLAPI_API_KEY=SENTINEL_KEY, **overrides)
+
+
+@pytest.fixture
+def live_url(serve_live) -> str:
+    return serve_live()
 
 
 @pytest.fixture

@@ -3,29 +3,16 @@
 from __future__ import annotations
 
 import re
-import threading
 
 import pytest
 from playwright.sync_api import expect
-from werkzeug.serving import make_server
-
-from app import create_app
-from tests.conftest import SENTINEL_KEY, app_config
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
-def base_url(upstream, tmp_path, db_url):
-    """The app on a real werkzeug server on a free localhost port, in a thread."""
-    app = create_app(app_config(tmp_path, AIMLAPI_BASE_URL=upstream.base_url,
-                                AIMLAPI_API_KEY=SENTINEL_KEY, DATABASE_URL=db_url))
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join()
+def base_url(serve_live, db_url):
+    return serve_live(DATABASE_URL=db_url)
 
 
 def watch(page, problems: list[str]) -> None:

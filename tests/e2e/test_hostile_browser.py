@@ -4,14 +4,13 @@ while streaming."""
 
 from __future__ import annotations
 
-import threading
 from urllib.parse import urlsplit
 
 import pytest
-from werkzeug.serving import make_server
 
 from app import create_app
 from tests.conftest import SENTINEL_KEY, app_config
+from tests.e2e.conftest import Served
 from tests.hostile import HOSTILE
 
 pytestmark = pytest.mark.e2e
@@ -26,11 +25,9 @@ def live_url(fake_server, tmp_path_factory):
                                 PLAYGROUND_RATE_LIMIT="100000/minute",
                                 PLAYGROUND_DAILY_LIMIT="100000/day",
                                 UPSTREAM_READ_TIMEOUT=10.0, UPSTREAM_DEADLINE=60.0))
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
+    served = Served(app)
+    yield served.url
+    served.stop()
 
 
 @pytest.fixture(scope="module")

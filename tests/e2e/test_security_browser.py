@@ -2,32 +2,10 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
-from werkzeug.serving import make_server
-
-from app import create_app
-from tests.conftest import SENTINEL_KEY, app_config
 
 pytestmark = pytest.mark.e2e
 VISITOR_KEY = "sk-visitor-in-the-browser-123"
-
-
-@pytest.fixture
-def serve(upstream, tmp_path):
-    servers = []
-
-    def start(**overrides):
-        app = create_app(app_config(tmp_path, AIMLAPI_BASE_URL=upstream.base_url,
-                                    AIMLAPI_API_KEY=SENTINEL_KEY, **overrides))
-        server = make_server("127.0.0.1", 0, app, threaded=True)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        servers.append(server)
-        return f"http://127.0.0.1:{server.server_port}"
-    yield start
-    for server in servers:
-        server.shutdown()
 
 
 @pytest.fixture
@@ -43,8 +21,8 @@ def run(page, prompt: str) -> None:
     page.click("#run-button")
 
 
-def test_over_the_limit_the_streamed_run_shows_the_card(serve, page, upstream):
-    url = serve(PLAYGROUND_RATE_LIMIT="1/minute")
+def test_over_the_limit_the_streamed_run_shows_the_card(serve_live, page, upstream):
+    url = serve_live(PLAYGROUND_RATE_LIMIT="1/minute")
     page.goto(url + "/")
     run(page, "first")
     page.wait_for_selector("#result article.result[data-state=complete]")
@@ -55,8 +33,8 @@ def test_over_the_limit_the_streamed_run_shows_the_card(serve, page, upstream):
     assert len([r for r in upstream.received if r["method"] == "POST"]) == 1
 
 
-def test_a_visitor_key_stays_in_the_tab_and_out_of_pages(serve, page, upstream):
-    url = serve(PLAYGROUND_ALLOW_USER_KEYS=True)
+def test_a_visitor_key_stays_in_the_tab_and_out_of_pages(serve_live, page, upstream):
+    url = serve_live(PLAYGROUND_ALLOW_USER_KEYS=True)
     bodies = []
     page.on("response", lambda response: bodies.append(response.text())
             if response.request.resource_type == "document" else None)
