@@ -1,0 +1,116 @@
+"""(c) Many simultaneous streaming runs against an upstream that takes 2 s per reply."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+
+from bench import procs
+from bench.client import Playground, chat_body
+from bench.stats import median, percentile
+
+POOL_FULL = "Connection pool is full"
+
+
+def run_loadgen(opts: dict) -> dict:
+    """Run bench.loadgen in its own process (its own GIL and event loop) and parse its result."""
+    done = subprocess.run([sys.executable, "-m", "bench.loadgen"], input=json.dumps(opts),
+                          capture_output=True, text=True, cwd=procs.REPO,
+                          timeout=opts["timeout"] + 30)
+    if done.returncode != 0:
+        raise RuntimeError(f"loadgen failed: {done.stderr[-2000:]}")
+    return json.loads(done.stdout)
+
+
+def summarise(out: dict, n: int, ideal_ms: float) -> dict:
+    """Completed, errors, throughput as a fraction of ideal, and added time per stream."""
+    ok = [r for r in out["results"] if not r.get("error")]
+    errors: dict[str, int] = {}
+    for r in out["results"]:
+        if r.get("error"):
+            errors[r["error"]] = errors.get(r["error"], 0) + 1
+    added = [r["total"] - ideal_ms for r in ok]
+    # Ideal: all n replies done in ideal_ms. Actual: completed replies over the wall time.
+    throughput = len(ok) / out["wall_ms"] / (n / ideal_ms) if out["wall_ms"] else 0.0
+    return {"n": n, "completed": len(ok), "errors": sum(errors.values()),
+            "error_kinds": dict(sorted(errors.items(), key=lambda kv: -kv[1])[:5]),
+            "wall_ms": out["wall_ms"], "throughput_of_ideal": throughput,
+            "added_median_ms": median(added), "added_p99_ms": percentile(added, 99),
+            "added_max_ms": max(added, default=None),
+            "headers_p99_ms": percentile([r["headers_ms"] for r in ok], 99),
+            "last_start_ms": max((r["began"] for r in ok), default=None)}
+
+
+def _combine(rounds: list[dict]) -> dict:
+    """Median of each round's figures; errors add up and the RSS peak is the highest seen."""
+    keys = ("throughput_of_ideal", "added_median_ms", "added_p99_ms", "wall_ms")
+    combined = {k: median([r[k] for r in rounds if r[k] is not None]) for k in keys}
+    combined |= {"n": rounds[0]["n"], "rounds": rounds,
+                 "completed": min(r["completed"] for r in rounds),
+                 "errors": sum(r["errors"] for r in rounds),
+                 "peak_rss_mib": max(r.get("peak_rss_mib", 0) for r in rounds)}
+    return combined
+
+
+def _pool_warnings(log_path) -> int:
+    return procs.Path(log_path).read_text(errors="replace").count(POOL_FULL)
+
+
+def concurrency(cfg) -> dict:
+    """Stream cfg.ns simultaneous runs through gunicorn, and once straight to the upstream."""
+    model = f"bench/stream/{cfg.c_interval_ms}/{cfg.c_tokens}"
+    ideal_ms = cfg.c_interval_ms * cfg.c_tokens
+    results: dict = {"model": model, "ideal_ms": ideal_ms, "workers": cfg.workers}
+    with procs.stack("concurrency", workers=cfg.workers) as (app, upstream):
+        playground = Playground(app.port)
+        body, headers = playground.form(model, "Tell me a long story.")
+        opts = {"port": app.port, "path": "/stream", "target": "app", "tokens": cfg.c_tokens,
+                "body": body.decode(), "timeout": ideal_ms / 1000 + 60,
+                "headers": headers | {"X-CSRFToken": playground.csrf,
+                                      "Accept": "text/event-stream"}}
+        results["idle_rss_mib"] = _tree_rss_mib(app.proc.pid)
+        for n in cfg.ns:
+            rounds = []
+            for _ in range(cfg.c_rounds):
+                before, warnings = upstream.stats(), _pool_warnings(app.proc.log_path)
+                cpu_before = procs.tree_cpu(app.proc.pid) | procs.tree_cpu(upstream.proc.pid)
+                sampler = procs.RssSampler(app.proc.pid)
+                sampler.start()
+                try:
+                    out = run_loadgen(opts | {"n": n})
+                finally:
+                    peak = sampler.stop()
+                after = upstream.stats()
+                cpu = _cpu_used(cpu_before, app.proc.pid, upstream.proc.pid)
+                rounds.append(summarise(out, n, ideal_ms) | {
+                    "cpu_s": cpu | {"loadgen": out["cpu_s"]},
+                    "peak_rss_mib": peak / 1024,
+                    "upstream_requests": after["requests"] - before["requests"],
+                    "upstream_connections": after["connections"] - before["connections"],
+                    "pool_full_warnings": _pool_warnings(app.proc.log_path) - warnings})
+                time.sleep(cfg.c_settle_s)  # let sockets close before the next wave
+            results[f"app_n{n}"] = _combine(rounds)
+        # Control: the same wave straight to the upstream shows what client + upstream cost.
+        n = max(cfg.ns)
+        direct = {"port": upstream.port, "path": "/v1/chat/completions", "target": "direct",
+                  "tokens": cfg.c_tokens, "timeout": opts["timeout"], "n": n,
+                  "body": json.dumps(chat_body(model, "Tell me a long story.", stream=True)),
+                  "headers": {"Content-Type": "application/json",
+                              "Accept": "text/event-stream"}}
+        results[f"direct_n{n}"] = summarise(run_loadgen(direct), n, ideal_ms)
+    return results
+
+
+def _cpu_used(before: dict, app_pid: int, upstream_pid: int) -> dict:
+    """CPU seconds each server process spent during the wave (per gunicorn worker)."""
+    after = procs.tree_cpu(app_pid)
+    used = {f"worker_{pid}": round(after[pid] - before.get(pid, 0.0), 2)
+            for pid in after if pid != app_pid}
+    used["upstream"] = round(procs.cpu_seconds(upstream_pid) - before.get(upstream_pid, 0), 2)
+    return used
+
+
+def _tree_rss_mib(pid: int) -> float:
+    return sum(procs.rss_kib(p) for p in procs.tree_pids(pid)) / 1024
