@@ -91,8 +91,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="a fast smoke run: small N")
     parser.add_argument("--only", action="append", choices=sorted(BENCHMARKS), metavar="NAME",
                         help=f"run only this benchmark (repeatable): {', '.join(BENCHMARKS)}")
+    parser.add_argument("--workers", type=int, default=Config.workers,
+                        help="gunicorn workers (WEB_CONCURRENCY); 2 for two cores")
+    parser.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",
+                        help="extra environment for gunicorn, to measure a setting "
+                             "(e.g. FLASK_UPSTREAM_TRUST_ENV=false)")
     args = parser.parse_args(argv)
     cfg = replace(Config(), **QUICK) if args.quick else Config()
+    cfg = replace(cfg, workers=args.workers,
+                  extra_env=dict(item.split("=", 1) for item in args.env))
     signal.signal(signal.SIGTERM, _terminate)
     procs.raise_nofile()
     procs.RESULTS.mkdir(parents=True, exist_ok=True)
