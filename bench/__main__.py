@@ -129,4 +129,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        print("\n[bench] interrupted; every server it started has been stopped", file=sys.stderr)
+        sys.exit(130)

@@ -45,7 +45,8 @@ def summarise(out: dict, n: int, ideal_ms: float) -> dict:
 
 def _combine(rounds: list[dict]) -> dict:
     """Median of each round's figures; errors add up and the RSS peak is the highest seen."""
-    keys = ("throughput_of_ideal", "added_median_ms", "added_p99_ms", "wall_ms")
+    keys = ("throughput_of_ideal", "added_median_ms", "added_p99_ms", "wall_ms",
+            "app_cpu_ms_per_stream")
     combined = {k: median([r[k] for r in rounds if r[k] is not None]) for k in keys}
     combined |= {"n": rounds[0]["n"], "rounds": rounds,
                  "completed": min(r["completed"] for r in rounds),
@@ -70,6 +71,9 @@ def concurrency(cfg) -> dict:
                 "body": body.decode(), "timeout": ideal_ms / 1000 + 60,
                 "headers": headers | {"X-CSRFToken": playground.csrf,
                                       "Accept": "text/event-stream"}}
+        # Warm-up wave (short replies): templates compiled, lexers loaded in both workers.
+        warm_body, _ = playground.form(f"bench/stream/5/{cfg.c_tokens}", "Warm up.")
+        run_loadgen(opts | {"n": min(50, max(cfg.ns)), "body": warm_body.decode()})
         results["idle_rss_mib"] = _tree_rss_mib(app.proc.pid)
         for n in cfg.ns:
             rounds = []
@@ -84,8 +88,10 @@ def concurrency(cfg) -> dict:
                     peak = sampler.stop()
                 after = upstream.stats()
                 cpu = _cpu_used(cpu_before, app.proc.pid, upstream.proc.pid)
+                app_cpu = sum(v for k, v in cpu.items() if k.startswith("worker_"))
                 rounds.append(summarise(out, n, ideal_ms) | {
-                    "cpu_s": cpu | {"loadgen": out["cpu_s"]},
+                    "cpu_s": cpu | {"loadgen": round(out["cpu_s"], 2)},
+                    "app_cpu_ms_per_stream": app_cpu * 1000 / n,
                     "peak_rss_mib": peak / 1024,
                     "upstream_requests": after["requests"] - before["requests"],
                     "upstream_connections": after["connections"] - before["connections"],

@@ -18,6 +18,7 @@ from bench.stats import diff, median, percentile, spread, summary
 
 PROMPT = "Say hello in one short sentence."
 TOKEN_TIME = re.compile(r"t=(\d+)")
+RECEIVED_TIME = re.compile(r"r=(\d+)")
 
 
 def _pairs(count: int, run_app, run_direct, deadline: float) -> tuple[list, list]:
@@ -85,7 +86,22 @@ def added_latency(app, upstream, cfg) -> dict:
             app_all += app_ms
             direct_all += direct_ms
         results[name] = _added(rounds, app_all, direct_all)
+    results["breakdown"] = _breakdown(playground, cfg.a_pairs)
     return results
+
+
+def _breakdown(playground: Playground, count: int) -> dict:
+    """Median ms of GET /healthz (server + Flask floor) and GET / (the page, no upstream call)."""
+    medians = {}
+    for name, path in (("healthz_ms", "/healthz"), ("index_ms", "/")):
+        def call(path=path) -> float:
+            start = time.monotonic_ns()
+            playground.conn.request("GET", path).read()
+            return (time.monotonic_ns() - start) / 1e6
+        for _ in range(10):
+            call()
+        medians[name] = median([call() for _ in range(count)])
+    return medians
 
 
 def _read_stream(events, content_of) -> tuple[int | None, list[float], dict]:
@@ -96,7 +112,10 @@ def _read_stream(events, content_of) -> tuple[int | None, list[float], dict]:
         if text:
             first = first or arrival
             relay += [(arrival - int(t)) / 1e6 for t in TOKEN_TIME.findall(text)]
-        last = {"name": name, "data": data}
+            received = RECEIVED_TIME.search(text)
+            if received:
+                last["received_ns"] = int(received.group(1))
+        last = {"name": name, "data": data, "received_ns": last.get("received_ns")}
     return first, relay, last
 
 
@@ -116,7 +135,8 @@ def streaming(app, upstream, cfg) -> dict:
     playground, direct = Playground(app.port), Direct(upstream.port)
     model = f"bench/stream/{cfg.trickle_ms}/{cfg.trickle_tokens}"
     body = chat_body(model, PROMPT, stream=True)
-    relay = {"app": [], "direct": []}
+    relay: dict[str, list] = {"app": [], "direct": []}
+    reach: dict[str, list] = {"app": [], "direct": []}  # request sent -> upstream has it
 
     def run_app() -> float:
         start = time.monotonic_ns()
@@ -127,6 +147,7 @@ def streaming(app, upstream, cfg) -> dict:
                 len(delays) != cfg.trickle_tokens:
             raise RuntimeError(f"playground stream failed ({response.status}, {last})")
         relay["app"].extend(delays)
+        reach["app"].append((last["received_ns"] - start) / 1e6)
         return (first - start) / 1e6
 
     def run_direct() -> float:
@@ -137,11 +158,12 @@ def streaming(app, upstream, cfg) -> dict:
                 len(delays) != cfg.trickle_tokens:
             raise RuntimeError(f"direct stream failed ({response.status}, {last})")
         relay["direct"].extend(delays)
+        reach["direct"].append((last["received_ns"] - start) / 1e6)
         return (first - start) / 1e6
 
     _pairs(cfg.warmup_streams, run_app, run_direct, time.monotonic() + 30)
-    for delays in relay.values():  # the warm-up's chunks do not count either
-        delays.clear()
+    for samples in (*relay.values(), *reach.values()):  # the warm-up does not count either
+        samples.clear()
     rounds, app_all, direct_all = [], [], []
     deadline = time.monotonic() + cfg.b_budget_s
     for _ in range(cfg.rounds):
@@ -154,4 +176,6 @@ def streaming(app, upstream, cfg) -> dict:
         app_all += app_ms
         direct_all += direct_ms
     return {"model": model, "ttft": _added(rounds, app_all, direct_all),
+            "reach_upstream_ms": {"app": summary(reach["app"]),
+                                  "direct": summary(reach["direct"])},
             "relay_ms": {"app": summary(relay["app"]), "direct": summary(relay["direct"])}}

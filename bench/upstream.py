@@ -7,7 +7,8 @@ Run as ``python -m bench.upstream``: it binds 127.0.0.1 on a free port and print
 - ``bench/markdown/<bytes>``       markdown with code blocks, about that long
 - ``bench/stream/<ms>/<count>``    ``count`` tokens, one every ``ms`` milliseconds; each token
   is ``t=<CLOCK_MONOTONIC ns> `` taken just before the write, so a client on this machine can
-  tell how long every chunk took to reach it.
+  tell how long every chunk took to reach it; the first also carries ``r=<ns>``, when the
+  request arrived.
 
 The tests' ThreadingHTTPServer spends an OS thread per connection; here a connection costs one
 greenlet, and the process is separate so it never competes with the client for a GIL.
@@ -69,7 +70,7 @@ def pieces(text: str, size: int = 64) -> list[str]:
     return [text[i:i + size] for i in range(0, len(text), size)] or [""]
 
 
-def stream(model: str, kind: str, args: list[int], usage: bool):
+def stream(model: str, kind: str, args: list[int], usage: bool, received_ns: int):
     """Yield the SSE body; pywsgi writes every yielded piece as its own HTTP chunk at once."""
     yield chunk(model, {"role": "assistant", "content": ""})
     if kind == "stream":
@@ -79,7 +80,10 @@ def stream(model: str, kind: str, args: list[int], usage: bool):
         for k in range(1, count + 1):
             # An absolute schedule, so sleep overshoot never accumulates over a long reply.
             gevent.sleep(max(0.0, start + k * interval_ms / 1000 - time.monotonic()))
-            yield chunk(model, {"content": f"t={time.monotonic_ns()} "})
+            # The first token also says when the request arrived ("r="), so a client can split
+            # its time to first token into reaching the upstream and the relay back.
+            received = f"r={received_ns} " if k == 1 else ""
+            yield chunk(model, {"content": f"{received}t={time.monotonic_ns()} "})
     else:
         for piece in pieces(reply_text(kind, args)):
             yield chunk(model, {"content": piece})
@@ -117,6 +121,7 @@ class Upstream:
         return [body]
 
     def chat(self, environ, start_response):
+        received_ns = time.monotonic_ns()
         try:
             body = json.loads(environ["wsgi.input"].read() or b"{}")
         except ValueError:
@@ -130,7 +135,7 @@ class Upstream:
         start_response("200 OK", [("Content-Type", "text/event-stream"),
                                   ("Cache-Control", "no-cache"),
                                   ("x-request-id", f"req-{self.requests}")])
-        return stream(model, kind, args, usage)
+        return stream(model, kind, args, usage, received_ns)
 
 
 class Server(WSGIServer):
