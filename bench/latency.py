@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from bench.client import Direct, Playground, chat_body, sse_events
 from bench.stats import diff, median, percentile, spread, summary
@@ -33,11 +35,23 @@ def _pairs(count: int, run_app, run_direct, deadline: float) -> tuple[list, list
     return app_ms, direct_ms
 
 
-def _added(rounds: list[dict], app_all: list, direct_all: list) -> dict:
-    added = [r["added_ms"] for r in rounds]
+def _measure(rounds: int, pairs: int, run_app, run_direct, budget_s: float) -> dict:
+    """Interleaved rounds of pairs; the added time per round, its spread and the pooled p99."""
+    per_round, app_all, direct_all = [], [], []
+    deadline = time.monotonic() + budget_s
+    for _ in range(rounds):
+        app_ms, direct_ms = _pairs(pairs, run_app, run_direct, deadline)
+        if not app_ms:
+            break
+        per_round.append({"pairs": len(app_ms), "app_ms": median(app_ms),
+                          "direct_ms": median(direct_ms),
+                          "added_ms": median(app_ms) - median(direct_ms)})
+        app_all += app_ms
+        direct_all += direct_ms
+    added = [r["added_ms"] for r in per_round]
     return {"added_median_ms": median(added), "added_spread_ms": spread(added),
             "added_p99_ms": diff(percentile(app_all, 99), percentile(direct_all, 99)),
-            "app": summary(app_all), "direct": summary(direct_all), "rounds": rounds}
+            "app": summary(app_all), "direct": summary(direct_all), "rounds": per_round}
 
 
 def _timed_run(playground: Playground, model: str, marker: bytes):
@@ -74,18 +88,7 @@ def added_latency(app, upstream, cfg) -> dict:
         run_app = _timed_run(playground, model, marker)
         run_direct = _timed_direct(direct, model)
         _pairs(cfg.warmup, run_app, run_direct, time.monotonic() + 30)
-        rounds, app_all, direct_all = [], [], []
-        deadline = time.monotonic() + cfg.a_budget_s
-        for _ in range(cfg.rounds):
-            app_ms, direct_ms = _pairs(pairs, run_app, run_direct, deadline)
-            if not app_ms:
-                break
-            rounds.append({"pairs": len(app_ms), "app_ms": median(app_ms),
-                           "direct_ms": median(direct_ms),
-                           "added_ms": median(app_ms) - median(direct_ms)})
-            app_all += app_ms
-            direct_all += direct_ms
-        results[name] = _added(rounds, app_all, direct_all)
+        results[name] = _measure(cfg.rounds, pairs, run_app, run_direct, cfg.a_budget_s)
     results["breakdown"] = _breakdown(playground, cfg.a_pairs)
     return results
 
@@ -104,19 +107,30 @@ def _breakdown(playground: Playground, count: int) -> dict:
     return medians
 
 
-def _read_stream(events, content_of) -> tuple[int | None, list[float], dict]:
-    """Read a whole stream: first-content arrival, each token's relay delay, the last event."""
-    first, relay, last = None, [], {}
+@dataclass
+class StreamRead:
+    """What one read of a whole stream found."""
+
+    first_ns: int | None = None  # arrival of the first content
+    received_ns: int | None = None  # when the upstream got the request (from the first token)
+    relay_ms: list = field(default_factory=list)  # arrival - send, per token
+    last_name: str = ""
+    last_data: str = ""
+
+
+def _read_stream(events, content_of) -> StreamRead:
+    """Read a whole stream, noting when content arrived and how late each token was."""
+    read = StreamRead()
     for arrival, name, data in events:
         text = content_of(name, data)
         if text:
-            first = first or arrival
-            relay += [(arrival - int(t)) / 1e6 for t in TOKEN_TIME.findall(text)]
+            read.first_ns = read.first_ns or arrival
+            read.relay_ms += [(arrival - int(t)) / 1e6 for t in TOKEN_TIME.findall(text)]
             received = RECEIVED_TIME.search(text)
             if received:
-                last["received_ns"] = int(received.group(1))
-        last = {"name": name, "data": data, "received_ns": last.get("received_ns")}
-    return first, relay, last
+                read.received_ns = int(received.group(1))
+        read.last_name, read.last_data = name, data
+    return read
 
 
 def _app_content(name: str, data: str) -> str | None:
@@ -138,44 +152,30 @@ def streaming(app, upstream, cfg) -> dict:
     relay: dict[str, list] = {"app": [], "direct": []}
     reach: dict[str, list] = {"app": [], "direct": []}  # request sent -> upstream has it
 
-    def run_app() -> float:
-        start = time.monotonic_ns()
-        response = playground.stream(model, PROMPT)
-        first, delays, last = _read_stream(sse_events(response), _app_content)
-        if response.status != 200 or last.get("name") != "result" or \
-                json.loads(last["data"]).get("state") != "complete" or \
-                len(delays) != cfg.trickle_tokens:
-            raise RuntimeError(f"playground stream failed ({response.status}, {last})")
-        relay["app"].extend(delays)
-        reach["app"].append((last["received_ns"] - start) / 1e6)
-        return (first - start) / 1e6
+    def timed(target: str, send, content_of, complete) -> Callable[[], float]:
+        def call() -> float:
+            start = time.monotonic_ns()
+            response = send()
+            read = _read_stream(sse_events(response), content_of)
+            if response.status != 200 or not complete(read) or \
+                    len(read.relay_ms) != cfg.trickle_tokens or read.received_ns is None:
+                raise RuntimeError(f"{target} stream failed ({response.status}, "
+                                   f"{read.last_name}: {read.last_data[:200]})")
+            relay[target].extend(read.relay_ms)
+            reach[target].append((read.received_ns - start) / 1e6)
+            return (read.first_ns - start) / 1e6
+        return call
 
-    def run_direct() -> float:
-        start = time.monotonic_ns()
-        response = direct.stream(body)
-        first, delays, last = _read_stream(sse_events(response), _direct_content)
-        if response.status != 200 or last.get("data") != "[DONE]" or \
-                len(delays) != cfg.trickle_tokens:
-            raise RuntimeError(f"direct stream failed ({response.status}, {last})")
-        relay["direct"].extend(delays)
-        reach["direct"].append((last["received_ns"] - start) / 1e6)
-        return (first - start) / 1e6
-
+    run_app = timed("app", lambda: playground.stream(model, PROMPT), _app_content,
+                    lambda read: read.last_name == "result" and
+                    json.loads(read.last_data).get("state") == "complete")
+    run_direct = timed("direct", lambda: direct.stream(body), _direct_content,
+                       lambda read: read.last_data == "[DONE]")
     _pairs(cfg.warmup_streams, run_app, run_direct, time.monotonic() + 30)
     for samples in (*relay.values(), *reach.values()):  # the warm-up does not count either
         samples.clear()
-    rounds, app_all, direct_all = [], [], []
-    deadline = time.monotonic() + cfg.b_budget_s
-    for _ in range(cfg.rounds):
-        app_ms, direct_ms = _pairs(cfg.b_pairs, run_app, run_direct, deadline)
-        if not app_ms:
-            break
-        rounds.append({"pairs": len(app_ms), "app_ms": median(app_ms),
-                       "direct_ms": median(direct_ms),
-                       "added_ms": median(app_ms) - median(direct_ms)})
-        app_all += app_ms
-        direct_all += direct_ms
-    return {"model": model, "ttft": _added(rounds, app_all, direct_all),
+    ttft = _measure(cfg.rounds, cfg.b_pairs, run_app, run_direct, cfg.b_budget_s)
+    return {"model": model, "ttft": ttft,
             "reach_upstream_ms": {"app": summary(reach["app"]),
                                   "direct": summary(reach["direct"])},
             "relay_ms": {"app": summary(relay["app"]), "direct": summary(relay["direct"])}}
