@@ -11,8 +11,6 @@ from bench import procs
 from bench.client import Playground, chat_body
 from bench.stats import median, percentile
 
-POOL_FULL = "Connection pool is full"
-
 
 def run_loadgen(opts: dict) -> dict:
     """Run bench.loadgen in its own process (its own GIL and event loop) and parse its result."""
@@ -46,17 +44,13 @@ def summarise(out: dict, n: int, ideal_ms: float) -> dict:
 def _combine(rounds: list[dict]) -> dict:
     """Median of each round's figures; errors add up and the RSS peak is the highest seen."""
     keys = ("throughput_of_ideal", "added_median_ms", "added_p99_ms", "wall_ms",
-            "app_cpu_ms_per_stream")
+            "app_cpu_ms_per_stream", "upstream_connections")
     combined = {k: median([r[k] for r in rounds if r[k] is not None]) for k in keys}
     combined |= {"n": rounds[0]["n"], "rounds": rounds,
                  "completed": min(r["completed"] for r in rounds),
                  "errors": sum(r["errors"] for r in rounds),
                  "peak_rss_mib": max(r.get("peak_rss_mib", 0) for r in rounds)}
     return combined
-
-
-def _pool_warnings(log_path) -> int:
-    return procs.Path(log_path).read_text(errors="replace").count(POOL_FULL)
 
 
 def concurrency(cfg) -> dict:
@@ -78,24 +72,7 @@ def concurrency(cfg) -> dict:
         for n in cfg.ns:
             rounds = []
             for _ in range(cfg.c_rounds):
-                before, warnings = upstream.stats(), _pool_warnings(app.proc.log_path)
-                cpu_before = procs.tree_cpu(app.proc.pid) | procs.tree_cpu(upstream.proc.pid)
-                sampler = procs.RssSampler(app.proc.pid)
-                sampler.start()
-                try:
-                    out = run_loadgen(opts | {"n": n})
-                finally:
-                    peak = sampler.stop()
-                after = upstream.stats()
-                cpu = _cpu_used(cpu_before, app.proc.pid, upstream.proc.pid)
-                app_cpu = sum(v for k, v in cpu.items() if k.startswith("worker_"))
-                rounds.append(summarise(out, n, ideal_ms) | {
-                    "cpu_s": cpu | {"loadgen": round(out["cpu_s"], 2)},
-                    "app_cpu_ms_per_stream": app_cpu * 1000 / n,
-                    "peak_rss_mib": peak / 1024,
-                    "upstream_requests": after["requests"] - before["requests"],
-                    "upstream_connections": after["connections"] - before["connections"],
-                    "pool_full_warnings": _pool_warnings(app.proc.log_path) - warnings})
+                rounds.append(_wave(app, upstream, opts | {"n": n}, ideal_ms))
                 time.sleep(cfg.c_settle_s)  # let sockets close before the next wave
             results[f"app_n{n}"] = _combine(rounds)
         # Control: the same wave straight to the upstream shows what client + upstream cost.
@@ -107,6 +84,28 @@ def concurrency(cfg) -> dict:
                               "Accept": "text/event-stream"}}
         results[f"direct_n{n}"] = summarise(run_loadgen(direct), n, ideal_ms)
     return results
+
+
+def _wave(app, upstream, opts: dict, ideal_ms: float) -> dict:
+    """One wave of opts["n"] streams through the app, with its CPU, RSS and connection counts."""
+    before = upstream.stats()
+    cpu_before = procs.tree_cpu(app.proc.pid) | procs.tree_cpu(upstream.proc.pid)
+    sampler = procs.RssSampler(app.proc.pid)
+    sampler.start()
+    try:
+        out = run_loadgen(opts)
+    finally:
+        peak = sampler.stop()
+    cpu = _cpu_used(cpu_before, app.proc.pid, upstream.proc.pid)
+    after = upstream.stats()
+    app_cpu = sum(v for k, v in cpu.items() if k.startswith("worker_"))
+    return summarise(out, opts["n"], ideal_ms) | {
+        "cpu_s": cpu | {"loadgen": round(out["cpu_s"], 2)},
+        "app_cpu_ms_per_stream": app_cpu * 1000 / opts["n"],
+        "peak_rss_mib": peak / 1024,
+        "upstream_requests": after["requests"] - before["requests"],
+        # New TCP connections the app opened (less the stats call's own): did its pool keep any?
+        "upstream_connections": after["connections"] - before["connections"] - 1}
 
 
 def _cpu_used(before: dict, app_pid: int, upstream_pid: int) -> dict:

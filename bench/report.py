@@ -63,7 +63,8 @@ def concurrency_rows(r: dict) -> list[dict]:
         n = c["n"]
         rows += [
             _row(f"(c) {n} concurrent streams: completed / errors", f"{n} / 0",
-                 f"{c['completed']} / {c['errors']}", c["errors"] == 0 and c["completed"] == n),
+                 f"{c['completed']} / {c['errors']} (app opened {c['upstream_connections']:.0f} "
+                 f"upstream connections per wave)", c["errors"] == 0 and c["completed"] == n),
             _row(f"(c) {n} concurrent streams: throughput of ideal", "≥ 95%",
                  f"{c['throughput_of_ideal']:.0%} (wall {c['wall_ms'] / 1000:.2f} s, "
                  f"ideal {r['ideal_ms'] / 1000:g} s; app CPU "
