@@ -58,7 +58,7 @@ def concurrency(cfg) -> dict:
     model = f"bench/stream/{cfg.c_interval_ms}/{cfg.c_tokens}"
     ideal_ms = cfg.c_interval_ms * cfg.c_tokens
     results: dict = {"model": model, "ideal_ms": ideal_ms, "workers": cfg.workers}
-    with procs.stack("concurrency", workers=cfg.workers) as (app, upstream):
+    with procs.stack("concurrency", cfg.workers, cfg.extra_env) as (app, upstream):
         playground = Playground(app.port)
         body, headers = playground.form(model, "Tell me a long story.")
         opts = {"port": app.port, "path": "/stream", "target": "app", "tokens": cfg.c_tokens,
