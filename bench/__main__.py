@@ -44,6 +44,7 @@ class Config:
     c_interval_ms: int = 100  # 20 tokens, one every 100 ms: each reply takes 2 s upstream
     c_tokens: int = 20
     c_settle_s: float = 2.0
+    c_ramp_s: float = 1.0
     render_reps: int = 5
     render_budget_s: float = 10.0
     render_timeout_s: float = 30.0

@@ -53,8 +53,9 @@ def _check(target: str, body: bytes, tokens: int) -> str | None:
     return None if contents == tokens else f"{contents} of {tokens} tokens"
 
 
-async def one(opts: dict, start_at: float) -> dict:
-    """Make one streaming call; return its timings in ms from start_at, or its error."""
+async def one(opts: dict, start_at: float, delay: float = 0.0) -> dict:
+    """Make one streaming call after delay s; return its timings in ms, or its error."""
+    await asyncio.sleep(delay)
     began = time.monotonic()
     writer = None
     try:
@@ -82,9 +83,9 @@ async def one(opts: dict, start_at: float) -> dict:
 
 
 async def run(opts: dict) -> dict:
-    """Start every call at once, bounded by opts["timeout"] seconds in all."""
-    start_at = time.monotonic()
-    tasks = [asyncio.create_task(one(opts, start_at)) for _ in range(opts["n"])]
+    """Start every call at once (or spread evenly over ramp_s), within opts["timeout"] s."""
+    start_at, n, ramp = time.monotonic(), opts["n"], opts.get("ramp_s", 0.0)
+    tasks = [asyncio.create_task(one(opts, start_at, ramp * i / n)) for i in range(n)]
     done, pending = await asyncio.wait(tasks, timeout=opts["timeout"])
     for task in pending:
         task.cancel()

@@ -70,11 +70,19 @@ def concurrency_rows(r: dict) -> list[dict]:
                  f"ideal {r['ideal_ms'] / 1000:g} s; app CPU "
                  f"{c['app_cpu_ms_per_stream']:.1f} ms/stream)", c["throughput_of_ideal"] >= 0.95),
             _row(f"(c) {n} concurrent streams: p99 added", "≤ 50 ms",
-                 f"{_ms(c['added_p99_ms'])} (median {_ms(c['added_median_ms'])})",
+                 f"{_ms(c['added_p99_ms'])} (median {_ms(c['added_median_ms'])}; p99 wait "
+                 f"for response headers {_ms(c['headers_p99_ms'])})",
                  c["added_p99_ms"] is not None and c["added_p99_ms"] <= 50),
             _row(f"(c) {n} concurrent streams: peak RSS, master + workers", "report",
                  f"{c['peak_rss_mib']:.0f} MiB (idle {r['idle_rss_mib']:.0f} MiB)"),
         ]
+    for key, w in r.items():
+        if key.startswith("ramp_n"):
+            rows.append(_row(f"(c) extra: {w['n']} streams arriving over {w['ramp_s']:g} s "
+                             "(not all at once)", "report",
+                             f"p99 added {_ms(w['added_p99_ms'])} (median "
+                             f"{_ms(w['added_median_ms'])}), {w['errors']} errors, peak RSS "
+                             f"{w['peak_rss_mib']:.0f} MiB"))
     for key, d in r.items():
         if key.startswith("direct_n"):
             rows.append(_row(f"(c) control: {d['n']} streams straight to the upstream", "report",
