@@ -57,6 +57,7 @@ QUICK = {"rounds": 2, "warmup": 5, "a_pairs": 30, "a_pairs_markdown": 10, "warmu
 
 
 def _with_stack(func):
+    """Give a benchmark that talks to the servers a freshly started stack of its own."""
     def run(cfg: Config) -> dict:
         with procs.stack(func.__name__, cfg.workers, cfg.extra_env) as (app, upstream):
             return func(app, upstream, cfg)
@@ -73,6 +74,7 @@ BENCHMARKS = {
 
 
 def _meta(cfg: Config, quick: bool) -> dict:
+    """What a reader needs to judge the numbers: commit, machine, load, settings."""
     try:
         commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
                                 text=True, cwd=procs.REPO, timeout=5).stdout.strip()
