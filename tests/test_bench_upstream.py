@@ -31,5 +31,5 @@ def test_chat_client_reads_bench_upstream_json_and_sse(bench_upstream):
     deltas = [text for kind, text in call if kind == "content"]
     call.close()
     assert call.run.error is None and call.run.state == "complete"
-    assert len(deltas) == 5 and all(d.startswith("t=") for d in deltas)
+    assert len(deltas) == 5 and deltas[0].startswith("r=") and all("t=" in d for d in deltas)
     assert call.run.response["usage"]["total_tokens"] == 17
