@@ -14,7 +14,7 @@ import re
 import sys
 import time
 
-from bench.upstream import raise_nofile
+from bench.procs import raise_nofile
 
 TOKEN = re.compile(r"\bt=\d+")  # one per token in the upstream's own SSE
 

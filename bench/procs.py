@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import json
 import os
+import resource
 import select
 import signal
 import socket
@@ -72,9 +73,7 @@ atexit.register(stop_all)
 
 
 def raise_nofile() -> None:
-    """Lift the soft open-files limit to the hard one; children inherit it."""
-    import resource
-
+    """Lift the soft open-files limit to the hard one: 1000 streams need 2000+ sockets."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft < hard:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))

@@ -17,7 +17,6 @@ greenlet, and the process is separate so it never competes with the client for a
 from __future__ import annotations
 
 import json
-import resource
 import socket
 import sys
 import time
@@ -26,16 +25,10 @@ import gevent
 from gevent.pywsgi import WSGIServer
 
 from bench.content import SHORT_REPLY, completion, markdown_reply
+from bench.procs import raise_nofile
 
 USAGE = {"prompt_tokens": 5, "completion_tokens": 12, "total_tokens": 17}
 _markdown_cache: dict[int, str] = {}
-
-
-def raise_nofile() -> None:
-    """Lift the soft open-files limit to the hard one: 1000 streams need 2000+ sockets."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft < hard:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
 def parse_model(model: str) -> tuple[str, list[int]]:
