@@ -1,0 +1,4 @@
+"""Benchmarks for the playground: added latency, streaming, concurrency, render cost, page weight.
+
+Run ``python -m bench`` (or ``make bench``) from the repository root; see ``bench/__main__.py``.
+"""

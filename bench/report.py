@@ -1,0 +1,132 @@
+"""Turn benchmark results into rows (metric, target, measured, pass/fail) and a markdown table."""
+
+from __future__ import annotations
+
+
+def _ms(value) -> str:
+    return "n/a" if value is None else f"{value:.2f} ms" if abs(value) < 10 else f"{value:.0f} ms"
+
+
+def _verdict(ok: bool | None) -> str:
+    return "info" if ok is None else "PASS" if ok else "FAIL"
+
+
+def _row(metric: str, target: str, measured: str, ok: bool | None = None) -> dict:
+    return {"metric": metric, "target": target, "measured": measured, "result": _verdict(ok)}
+
+
+def latency_rows(r: dict) -> list[dict]:
+    rows = []
+    for name, label, target in (("short", "short reply", 2.0), ("markdown_20k", "20 KB markdown",
+                                                                 None)):
+        case = r[name]
+        med, (low, high) = case["added_median_ms"], case["added_spread_ms"]
+        rows.append(_row(f"(a) added latency, POST /, {label}: median",
+                         f"≤ {target:g} ms" if target else "report",
+                         f"{_ms(med)} (rounds {low:.2f}–{high:.2f})",
+                         med <= target if target else None))
+        rows.append(_row(f"(a) added latency, POST /, {label}: p99", "report",
+                         f"{_ms(case['added_p99_ms'])} (app p50 {_ms(case['app']['median'])}, "
+                         f"direct p50 {_ms(case['direct']['median'])})"))
+    b = r.get("breakdown")
+    if b:
+        rows.append(_row("(a) where a run's time goes (medians)", "report",
+                         f"GET /healthz {_ms(b['healthz_ms'])}, GET / (page only) "
+                         f"{_ms(b['index_ms'])}, POST / {_ms(r['short']['app']['median'])}, "
+                         f"direct {_ms(r['short']['direct']['median'])}"))
+    return rows
+
+
+def streaming_rows(r: dict) -> list[dict]:
+    ttft, app, direct = r["ttft"], r["relay_ms"]["app"], r["relay_ms"]["direct"]
+    low, high = ttft["added_spread_ms"]
+    reach = r["reach_upstream_ms"]
+    return [
+        _row("(b) added time to first token: median", "≤ 2 ms",
+             f"{_ms(ttft['added_median_ms'])} (rounds {low:.2f}–{high:.2f}, "
+             f"p99 {_ms(ttft['added_p99_ms'])})", ttft["added_median_ms"] <= 2.0),
+        _row("(b) per-chunk relay delay, upstream write → client read: max", "≤ 5 ms",
+             f"{_ms(app['max'])} (p99 {_ms(app['p99'])}, {app['n']} chunks; "
+             f"direct max {_ms(direct['max'])})", app["max"] is not None and app["max"] <= 5.0),
+        _row("(b) where the first token's time goes (medians)", "report",
+             f"request reaches upstream: app {_ms(reach['app']['median'])} vs direct "
+             f"{_ms(reach['direct']['median'])}; relay per chunk: app {_ms(app['median'])} "
+             f"vs direct {_ms(direct['median'])}"),
+    ]
+
+
+def concurrency_rows(r: dict) -> list[dict]:
+    rows = []
+    for key, c in r.items():
+        if not key.startswith("app_n"):
+            continue
+        n = c["n"]
+        rows += [
+            _row(f"(c) {n} concurrent streams: completed / errors", f"{n} / 0",
+                 f"{c['completed']} / {c['errors']} (app opened {c['upstream_connections']:.0f} "
+                 f"upstream connections per wave)", c["errors"] == 0 and c["completed"] == n),
+            _row(f"(c) {n} concurrent streams: throughput of ideal", "≥ 95%",
+                 f"{c['throughput_of_ideal']:.0%} (wall {c['wall_ms'] / 1000:.2f} s, "
+                 f"ideal {r['ideal_ms'] / 1000:g} s; app CPU "
+                 f"{c['app_cpu_ms_per_stream']:.1f} ms/stream)", c["throughput_of_ideal"] >= 0.95),
+            _row(f"(c) {n} concurrent streams: p99 added", "≤ 50 ms",
+                 f"{_ms(c['added_p99_ms'])} (median {_ms(c['added_median_ms'])}; p99 wait "
+                 f"for response headers {_ms(c['headers_p99_ms'])})",
+                 c["added_p99_ms"] is not None and c["added_p99_ms"] <= 50),
+            _row(f"(c) {n} concurrent streams: peak RSS, master + workers", "report",
+                 f"{c['peak_rss_mib']:.0f} MiB (idle {r['idle_rss_mib']:.0f} MiB)"),
+        ]
+    for key, w in r.items():
+        if key.startswith("ramp_n"):
+            rows.append(_row(f"(c) extra: {w['n']} streams arriving over {w['ramp_s']:g} s "
+                             "(not all at once)", "report",
+                             f"p99 added {_ms(w['added_p99_ms'])} (median "
+                             f"{_ms(w['added_median_ms'])}), {w['errors']} errors, peak RSS "
+                             f"{w['peak_rss_mib']:.0f} MiB"))
+    for key, d in r.items():
+        if key.startswith("direct_n"):
+            rows.append(_row(f"(c) control: {d['n']} streams straight to the upstream", "report",
+                             f"{d['throughput_of_ideal']:.0%} of ideal, p99 added "
+                             f"{_ms(d['added_p99_ms'])}, {d['errors']} errors"))
+    return rows
+
+
+def render_rows(r: dict) -> list[dict]:
+    return [_row(f"(d) render: {c['label']}", "report",
+                 "timed out" if c["timed_out"] else f"{_ms(c['median_ms'])} ({c['chars']:,} chars)")
+            for c in r.values()]
+
+
+def page_rows(r: dict) -> list[dict]:
+    browser = r["browser"]
+    return [
+        _row("(e) first page load, gzip level 6", "≤ 30 KB",
+             f"{r['gzip_bytes'] / 1024:.1f} KB ({r['raw_bytes'] / 1024:.1f} KB raw, "
+             f"{len(r['files'])} files)", r["gzip_bytes"] <= 30 * 1024),
+        _row("(e) Chromium requests (load + one streamed run) to 127.0.0.1 only", "all local",
+             f"{len(browser['requests'])} requests, {len(browser['foreign'])} elsewhere",
+             browser["all_local"]),
+    ]
+
+
+ROWS = {"latency": latency_rows, "streaming": streaming_rows, "concurrency": concurrency_rows,
+        "render": render_rows, "page": page_rows}
+
+
+def rows_for(results: dict) -> list[dict]:
+    """Every row for the benchmarks that ran; a benchmark that crashed gets one ERROR row."""
+    rows = []
+    for name, result in results.items():
+        if "error" in result:
+            rows.append({"metric": name, "target": "runs", "measured": result["error"][:120],
+                         "result": "ERROR"})
+        else:
+            rows += ROWS[name](result)
+    return rows
+
+
+def markdown(rows: list[dict]) -> str:
+    lines = ["| metric | target | measured | result |", "|---|---|---|---|"]
+    lines += [f"| {r['metric']} | {r['target']} | {r['measured']} | {r['result']} |"
+              for r in rows]
+    return "\n".join(lines)
