@@ -21,6 +21,7 @@ import access
 import demo
 import runs
 from budget import Budget
+from forms import field_attributes
 from providers import Providers
 from upstream import ChatClient
 
@@ -161,6 +162,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     import history
     from views import bp
 
+    app.jinja_env.globals["field_attributes"] = field_attributes
     app.register_blueprint(bp)
     app.register_blueprint(history.bp)
     _register_error_pages(app)

@@ -23,6 +23,9 @@ from pygments.util import ClassNotFound
 MARKDOWN_LIMIT = 200_000  # characters rendered as markdown; beyond, escaped plain text
 # markdown-it spends ~35 µs per unmatched '[' (100,000 of them took 3.5 s), so cap them.
 BRACKET_LIMIT = 2_000
+# Emphasis delimiters cost ~7 µs each ('*a' x 100,000 took 1 s on one gevent worker, stalling
+# every stream on it); 20,000 bounds that to ~0.15 s and still fits any real reply.
+EMPHASIS_LIMIT = 20_000
 TREE_LIMIT = 2_000_000  # characters of JSON drawn as a foldable tree; beyond, plain text
 LEXERS = {
     "bash", "c", "cpp", "csharp", "css", "diff", "go", "html", "java", "javascript", "js",
@@ -91,6 +94,8 @@ def markdown_html(text: str | None, limit: int = MARKDOWN_LIMIT) -> Markup:
         reason = f"it is {len(text):,} characters long, over the {limit:,} rendered as markdown"
     elif text.count("[") > BRACKET_LIMIT:
         reason = f"it has over {BRACKET_LIMIT:,} '[' characters, too costly to parse as links"
+    elif text.count("*") + text.count("_") > EMPHASIS_LIMIT:
+        reason = f"it has over {EMPHASIS_LIMIT:,} '*' and '_' characters, too costly to parse"
     else:
         return sanitize(_markdown().render(text))
     return Markup('<p class="notice">This reply is shown as plain text: {}.</p>'

@@ -108,7 +108,14 @@ class ChatClient:
                  sleep: Callable[[float], None] = time.sleep) -> None:
         self.base_url = base_url.rstrip("/")
         self.api_key = api_key or None
-        self.session = session or requests.Session()
+        if session is None:
+            session = requests.Session()
+            # Keep many connections per host: each new one to a real API is a TLS handshake,
+            # and a gevent worker may hold hundreds of streams to the same provider.
+            pool = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=512)
+            session.mount("https://", pool)
+            session.mount("http://", pool)
+        self.session = session
         self.session.trust_env = trust_env and adapter is None  # no proxy for pinned hosts
         if adapter is not None:  # a visitor's URL: nothing but the checking transport
             self.session.adapters.clear()

@@ -84,10 +84,16 @@ class Playground:
         return body, headers
 
     def run(self, model: str, prompt: str) -> tuple[int, bytes]:
-        """POST / as the no-JS form does; return the status and the whole HTML page."""
+        """POST / as the no-JS form does and follow the 303 to the run's page, as a browser
+        does; return the status and the whole HTML page."""
         body, headers = self.form(model, prompt)
         response = self.conn.request("POST", "/", body, headers)
-        return response.status, response.read()
+        page = response.read()
+        if response.status == 303:
+            path = urllib.parse.urlsplit(response.getheader("Location")).path
+            response = self.conn.request("GET", path, None, {"Cookie": self.cookie})
+            page = response.read()
+        return response.status, page
 
     def stream(self, model: str, prompt: str) -> http.client.HTTPResponse:
         """POST /stream as the page's script does; the SSE body is left to read."""

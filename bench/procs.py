@@ -139,9 +139,19 @@ class App:
 def start_app(upstream: Upstream, name: str = "gunicorn", workers: int = 2,
               extra_env: dict | None = None, timeout: float = 30.0) -> App:
     """Run the app as `make serve` does (gunicorn.conf.py, gevent), against the fake upstream."""
+    database = LOGS.parent / f"{name}-runs.db"
+    for leftover in LOGS.parent.glob(f"{name}-runs.db*"):
+        leftover.unlink()  # every bench starts with an empty history
     env = base_env() | {"AIMLAPI_BASE_URL": upstream.base_url, "AIMLAPI_API_KEY": API_KEY,
                         "FLASK_SECRET_KEY": "bench-secret-not-for-production",
-                        "WEB_CONCURRENCY": str(workers), **(extra_env or {})}
+                        "WEB_CONCURRENCY": str(workers),
+                        "DATABASE_URL": f"sqlite:///{database}",
+                        # One client sends every run: the public budgets would refuse most of
+                        # them; the bench measures the app's overhead, not its limits.
+                        "PLAYGROUND_RATE_LIMIT": "10000000/minute",
+                        "PLAYGROUND_DAILY_LIMIT": "100000000/day",
+                        "PLAYGROUND_MAX_STREAMS_PER_CLIENT": "1000000",
+                        **(extra_env or {})}
     for _attempt in range(3):  # another program may take the free port before gunicorn binds
         port = free_port()
         # --no-control-socket: gunicorn 27 otherwise shares ~/.gunicorn/gunicorn.ctl with any

@@ -48,6 +48,9 @@ def words(text: str) -> list[str]:
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes; with Nagle on, the body waits ~40 ms for
+    # the client's delayed ACK and every fake call looks slow.
+    disable_nagle_algorithm = True
     server: FakeServer
 
     def log_message(self, *args) -> None:  # keep test output clean

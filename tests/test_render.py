@@ -153,3 +153,10 @@ def test_present_names_the_model_that_answered_when_different():
     view = render.present(make_run({"model": "other-model", "choices": []}))
     assert view["answered_model"] == "other-model"
     assert render.present(make_run({"model": "m"}))["answered_model"] is None
+
+
+def test_a_flood_of_emphasis_delimiters_is_bounded():
+    started = time.perf_counter()
+    html = str(render.markdown_html("*a" * 100_000))
+    assert time.perf_counter() - started < 1.0  # ~1 s when parsed; bench/ measures it
+    assert "too costly to parse" in html
