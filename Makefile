@@ -34,7 +34,8 @@ serve: $(VENV)/.runtime
 
 ## bench: latency, streaming, concurrency, render and page-weight benchmarks (offline)
 bench: $(VENV)/.dev
-	$(BIN)/python -m bench
+	PYTHON=$(BIN)/python tests/provision.sh chromium
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .

@@ -74,6 +74,10 @@ def engine_for(url: str) -> Engine:
         url = "postgresql+psycopg://" + url.split("://", 1)[1]
     if not url.startswith("sqlite"):
         return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    if sa.engine.make_url(url).database in (None, "", ":memory:"):
+        # One in-memory database shared by every thread (a throwaway run: nothing is kept).
+        return sa.create_engine(url, connect_args={"check_same_thread": False},
+                                poolclass=sa.pool.StaticPool)
     # timeout is SQLite's busy timeout: a writer waits for the lock instead of failing.
     engine = sa.create_engine(url, connect_args={"timeout": 30}, pool_size=10, max_overflow=20)
 

@@ -199,3 +199,10 @@ def test_200_simultaneous_runs_all_land(store):
     assert store.count() == 200
     assert store.history("", query="concurrent")[1] == 0  # scoped to owners, none is ""
     assert sum(store.count(f"owner-{i}") for i in range(7)) == 200
+
+
+def test_an_in_memory_sqlite_url_works_for_a_throwaway_run(tmp_path):
+    store = Store(engine_for("sqlite://"))
+    store.create()
+    run_id = store.save(Run(request={"model": "m", "messages": []}, endpoint="x"), "me")
+    assert store.get(run_id, "me") is not None and store.get(run_id, "you") is None
