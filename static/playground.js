@@ -95,12 +95,13 @@
     const reasoning = el("details", "reasoning");
     reasoning.hidden = true;
     const reasoningText = el("div", "reasoning-text");
-    reasoning.append(el("summary", "", "Reasoning"), reasoningText);
+    const reasoningSummary = el("summary", "", "Reasoning");
+    reasoning.append(reasoningSummary, reasoningText);
     const text = el("div", "streaming-text");
     const note = el("p", "hint", "");
     body.append(reasoning, text, note);
     card.append(head, body);
-    return { card, pill, reasoning, reasoningText, text, note };
+    return { card, pill, reasoning, reasoningSummary, reasoningText, text, note };
   }
 
   function setRunning(running) {
@@ -146,6 +147,9 @@
           if (name === "reasoning") {
             view.reasoning.hidden = false;
             view.reasoningText.textContent += data;
+            // Collapsed by default: say that something is happening while the model thinks.
+            view.reasoningSummary.textContent =
+              `Reasoning… ${view.reasoningText.textContent.length} characters`;
           } else {
             view.text.textContent += data;
           }
