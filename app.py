@@ -225,4 +225,11 @@ def _register_error_pages(app: Flask) -> None:
 
 
 if __name__ == "__main__":
-    create_app().run(host="127.0.0.1", port=int(os.environ.get("PORT", "5000")), threaded=True)
+    playground = create_app()
+    port = int(os.environ.get("PORT", "5000"))
+    chat = playground.extensions["chat_client"]
+    mode = ("the built-in offline demo model (no AIMLAPI_API_KEY set; see .env.example)"
+            if chat.demo else chat.base_url)
+    print(f"\n  AI/ML API Playground: http://127.0.0.1:{port}\n  Calls go to {mode}\n",
+          flush=True)
+    playground.run(host="127.0.0.1", port=port, threaded=True)
