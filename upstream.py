@@ -137,11 +137,6 @@ class ChatClient:
             headers["Authorization"] = f"Bearer {api_key}"
         return headers
 
-    def _error(self, exc: UpstreamError, key: str | None) -> UpstreamError:
-        exc.body = scrub(exc.body, (key or "",))
-        exc.message = scrub(exc.message, (key or "",))
-        return exc
-
     def _post(self, run: Run, key: str | None) -> requests.Response:
         """POST with OpenAI-SDK-style retries; return a 2xx response whose body is unread."""
         while True:
@@ -170,7 +165,7 @@ class ChatClient:
                     continue
             delay = self._retry_delay(error, run.attempts - 1)
             if delay is None:
-                raise self._error(error, key)
+                raise error  # scrubbed with the rest of the run by scrub_run
             run.notes.append(f"attempt {run.attempts} failed ({error.status or error.kind}); "
                              f"retried after {delay:.2f} s")
             self.sleep(delay)
@@ -239,7 +234,7 @@ class ChatClient:
                 text = b"".join(self._read(response, started)).decode("utf-8", "replace")
             run.response = self._parse_completion(text, run)
         except UpstreamError as exc:
-            run.error, run.state = self._error(exc, key), "error"
+            run.error, run.state = exc, "error"
         run.total_ms = (time.monotonic() - started) * 1000
         scrub_run(run, (key or "",))
         return run
@@ -342,7 +337,7 @@ class Stream:
                 raise UpstreamError("incomplete", "The stream ended without the [DONE] marker.",
                                     status=run.status)
         except UpstreamError as exc:
-            run.error = self.client._error(exc, self.key)
+            run.error = exc
             run.state = "incomplete" if assembler.choices else "error"
         except GeneratorExit:
             run.state = "stopped"
