@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import NamedTuple
 
 import click
 import sqlalchemy as sa
@@ -140,6 +141,14 @@ def export_record(row) -> dict:
         "headers": run.headers,
         "events": run.events or None,
     }
+
+
+class Saved(NamedTuple):
+    """What a saved run's page needs of its row, known without reading it back."""
+
+    id: str
+    created_at: float
+    share_token: str | None = None  # a run just saved has never been shared
 
 
 class Store:

@@ -25,7 +25,7 @@ from forms import PromptForm, form_data
 from owners import current_owner
 from providers import CUSTOM, Choice, ProviderRefused, Providers, visitor_key
 from render import present
-from runs import Store, current_store
+from runs import Saved, Store, current_store
 from upstream import ChatClient, Run
 
 bp = Blueprint("playground", __name__)
@@ -182,7 +182,7 @@ def stream():
             release()
             _log(call.run, choice, 200)
             run_id = save(store, call.run, owner)
-        record = store.get(run_id, owner)[0] if run_id else None
+        record = Saved(run_id, call.run.started_at) if run_id else None
         html = render_template("_result.html", view=present(call.run), record=record)
         yield _event("result", {
             "html": html, "state": call.run.state,
