@@ -77,6 +77,13 @@ def demo_url(serve) -> str:
     return serve(DEMO_TOKEN_DELAY=0.005)
 
 
+def fill_and_run(page, model: str, prompt: str) -> None:
+    """Type a model and a prompt into the form and press Run, as a person does."""
+    page.fill("#model", model)
+    page.fill("#prompt", prompt)
+    page.click("#run-button")
+
+
 class Watched:
     """A page whose console errors, dialogs and outside requests are recorded."""
 

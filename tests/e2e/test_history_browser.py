@@ -7,6 +7,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from tests.e2e.conftest import fill_and_run
+
 pytestmark = pytest.mark.e2e
 
 
@@ -21,9 +23,7 @@ def watch(page, problems: list[str]) -> None:
 
 
 def run(page, model: str, prompt: str) -> None:
-    page.fill("#model", model)
-    page.fill("#prompt", prompt)
-    page.click("#run-button")
+    fill_and_run(page, model, prompt)
     expect(page.locator(".result .pill-complete")).to_be_visible()
     # The streamed run is saved: the address bar now holds the run's own page.
     expect(page).to_have_url(re.compile(r"/runs/[A-Za-z0-9_-]{22}$"))

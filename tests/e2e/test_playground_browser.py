@@ -7,7 +7,7 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import ARTIFACTS
+from tests.e2e.conftest import ARTIFACTS, fill_and_run
 
 pytestmark = pytest.mark.e2e
 
@@ -40,9 +40,7 @@ def test_newcomer_first_run_on_the_demo_model(demo_url, open_page):
 
 def test_run_against_the_fake_upstream_renders_markdown_json_and_usage(live_url, open_page):
     page = open_page(live_url).page
-    page.fill("#model", "fake/markdown")
-    page.fill("#prompt", "Show me markdown")
-    page.click("#run-button")
+    fill_and_run(page, "fake/markdown", "Show me markdown")
     expect(page.locator(".reply h1")).to_have_text("Title", timeout=10_000)
     expect(page.locator(".reply pre code .hl-nb")).to_have_text("print")
     expect(page.locator(".usage")).to_contain_text("Total tokens17")
@@ -55,9 +53,7 @@ def test_run_against_the_fake_upstream_renders_markdown_json_and_usage(live_url,
 def test_without_javascript_the_form_posts_and_the_result_follows(live_url, open_page):
     watched = open_page(live_url, javascript=False)
     page = watched.page
-    page.fill("#model", "fake/ok")
-    page.fill("#prompt", "Plain HTML please")
-    page.click("#run-button")
+    fill_and_run(page, "fake/ok", "Plain HTML please")
     expect(page.locator(".reply")).to_have_text("Hello! How can I help you today?")
     expect(page.locator("#prompt")).to_have_value("Plain HTML please")
     expect(page.locator(".usage")).to_contain_text("Prompt tokens5")
@@ -66,9 +62,7 @@ def test_without_javascript_the_form_posts_and_the_result_follows(live_url, open
 def test_text_appears_progressively_while_streaming(live_url, open_page, upstream):
     upstream.trickle_delay = 0.08
     page = open_page(live_url).page
-    page.fill("#model", "fake/trickle")
-    page.fill("#prompt", "Trickle")
-    page.click("#run-button")
+    fill_and_run(page, "fake/trickle", "Trickle")
     streaming = page.locator(".streaming-text")
     expect(streaming).to_contain_text("word0", timeout=5_000)
     expect(page.locator(".pill-streaming")).to_be_visible()  # upstream not finished yet
@@ -81,9 +75,7 @@ def test_text_appears_progressively_while_streaming(live_url, open_page, upstrea
 def test_stop_ends_the_stream_and_keeps_the_partial_text(live_url, open_page, upstream):
     upstream.trickle_delay = 0.15
     page = open_page(live_url).page
-    page.fill("#model", "fake/trickle")
-    page.fill("#prompt", "Stop me")
-    page.click("#run-button")
+    fill_and_run(page, "fake/trickle", "Stop me")
     expect(page.locator(".streaming-text")).to_contain_text("word1", timeout=5_000)
     page.click("#stop-button")
     expect(page.locator(".result .pill").first).to_have_text("Stopped")
@@ -101,9 +93,7 @@ def test_streamed_result_matches_the_no_js_result(live_url, open_page):
     results = []
     for javascript in (True, False):
         page = open_page(live_url, javascript=javascript).page
-        page.fill("#model", "fake/markdown")
-        page.fill("#prompt", "Same answer?")
-        page.click("#run-button")
+        fill_and_run(page, "fake/markdown", "Same answer?")
         expect(page.locator(".reply h1")).to_have_text("Title", timeout=10_000)
         results.append((page.locator(".reply").inner_html(),
                         page.locator(".usage dd").all_text_contents()[:3]))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.e2e.conftest import fill_and_run
+
 pytestmark = pytest.mark.e2e
 VISITOR_KEY = "sk-visitor-in-the-browser-123"
 
@@ -15,18 +17,12 @@ def page(browser):
     context.close()
 
 
-def run(page, prompt: str) -> None:
-    page.fill("#model", "fake/ok")
-    page.fill("#prompt", prompt)
-    page.click("#run-button")
-
-
 def test_over_the_limit_the_streamed_run_shows_the_card(serve_live, page, upstream):
     url = serve_live(PLAYGROUND_RATE_LIMIT="1/minute")
     page.goto(url + "/")
-    run(page, "first")
+    fill_and_run(page, "fake/ok", "first")
     page.wait_for_selector("#result article.result[data-state=complete]")
-    run(page, "second, over the limit")
+    fill_and_run(page, "fake/ok", "second, over the limit")
     card = page.wait_for_selector(".limit-card", timeout=15_000)
     assert "Please wait a little" in card.inner_text()
     assert page.input_value("#prompt") == "second, over the limit"
@@ -40,7 +36,7 @@ def test_a_visitor_key_stays_in_the_tab_and_out_of_pages(serve_live, page, upstr
             if response.request.resource_type == "document" else None)
     page.goto(url + "/")
     page.fill("#user_key", VISITOR_KEY)
-    run(page, "streamed with my key")
+    fill_and_run(page, "fake/ok", "streamed with my key")
     page.wait_for_selector("#result article.result[data-state=complete]")
     assert upstream.received[-1]["headers"]["Authorization"] == f"Bearer {VISITOR_KEY}"
     page.reload()
