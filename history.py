@@ -112,8 +112,9 @@ def shared(token: str):
                            shared=True), 200, {**PRIVATE, "X-Robots-Tag": "noindex"}
 
 
-def _download(text: str, filename: str, mimetype: str) -> Response:
-    return Response(text, mimetype=mimetype, headers={
+def _download(body, filename: str, mimetype: str) -> Response:
+    """A private attachment: ``body`` is text, or an iterable streamed as it is produced."""
+    return Response(body, mimetype=mimetype, headers={
         **PRIVATE, "Content-Disposition": f'attachment; filename="{filename}"'})
 
 
@@ -129,7 +130,4 @@ def export_all():
     """Every run of mine as JSON Lines: one evaluation test case per line."""
     records = current_store().export(current_owner())
     lines = (json.dumps(record, ensure_ascii=False) + "\n" for record in records)
-    response = Response(stream_with_context(lines), mimetype="application/x-ndjson")
-    response.headers.update({**PRIVATE,
-                             "Content-Disposition": 'attachment; filename="history.jsonl"'})
-    return response
+    return _download(stream_with_context(lines), "history.jsonl", "application/x-ndjson")
