@@ -10,7 +10,7 @@ from bs4 import BeautifulSoup
 from app import create_app
 from tests.fake_upstream import FakeServer
 
-SENTINEL_KEY = "sk-test-sentinel-0123456789abcdef"
+SENTINEL_KEY = "fake-sentinel-key-0123456789abcdef"
 
 
 @pytest.fixture(scope="session")

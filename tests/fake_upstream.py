@@ -362,7 +362,7 @@ SCENARIOS = {
     "fake/400": status_scenario(400, {"error": {"message": "temperature is out of range",
                                                 "type": "invalid_request_error",
                                                 "param": "temperature", "code": None}}),
-    "fake/401": status_scenario(401, {"message": "Invalid API key provided: sk-test-sentinel",
+    "fake/401": status_scenario(401, {"message": "Invalid API key provided: fake-sent…",
                                       "path": "/v1/chat/completions", "requestId": "aiml-req-42",
                                       "statusCode": 401, "timestamp": "2026-01-01T00:00:00Z"}),
     "fake/403": status_scenario(403, {"detail": "You do not have enough credits"}),

@@ -8,7 +8,7 @@ from app import create_app
 from tests.conftest import SENTINEL_KEY, Page, app_config, csrf_token
 from tests.leaks import assert_nowhere, capture_everything, stored_pages
 
-VISITOR_KEY = "sk-visitor-secret-9876543210"
+VISITOR_KEY = "fake-visitor-key-9876543210"
 FLOWS = [("/", "fake/ok"), ("/stream", "fake/ok"), ("/", "fake/echo-key"),
          ("/stream", "fake/echo-key"), ("/", "fake/echo-key-error"),
          ("/stream", "fake/echo-key-error"), ("/", "fake/401"), ("/", "fake/429"),

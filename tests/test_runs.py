@@ -13,7 +13,7 @@ from errors import UpstreamError
 from runs import Store, engine_for, runs
 from upstream import Run
 
-KEY = "sk-store-secret-0123456789"
+KEY = "fake-store-key-0123456789"
 
 
 def make_run(prompt="Hello", reply="Hi there", model="fake/ok", **extra) -> Run:

@@ -9,7 +9,7 @@ import ssrf
 from app import create_app
 from tests.conftest import SENTINEL_KEY, app_config, submit
 
-VISITOR_KEY = "sk-visitor-own-key-42"
+VISITOR_KEY = "fake-visitor-own-key-42"
 DNS = {
     "api.example.com": ["93.184.216.34"],
     "llm.example.org": ["93.184.216.35"],
