@@ -17,13 +17,11 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-import access
-import demo
-import runs
-from budget import Budget
-from forms import field_attributes
-from providers import Providers
-from upstream import ChatClient
+from playground import access, demo, store
+from playground.budget import Budget
+from playground.forms import field_attributes
+from playground.providers import Providers
+from playground.upstream import ChatClient
 
 DEFAULT_BASE_URL = "https://api.aimlapi.com/v1"
 ENVIRONMENT = ("AIMLAPI_API_KEY", "AIMLAPI_BASE_URL", "PLAYGROUND_DEFAULT_MODEL", "DATABASE_URL",
@@ -157,10 +155,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     access.init_app(app)  # first: no other check runs for a visitor without the password
     csrf.init_app(app)
     Budget(app)
-    runs.init_app(app)
+    store.init_app(app)
 
-    import history
-    from views import bp
+    from playground import history
+    from playground.views import bp
 
     app.jinja_env.globals["field_attributes"] = field_attributes
     app.register_blueprint(bp)
@@ -195,7 +193,7 @@ def _security_headers(response):
 
 
 def _register_error_pages(app: Flask) -> None:
-    from views import render_playground
+    from playground.views import render_playground
 
     @app.errorhandler(CSRFError)
     def csrf_failed(error):

@@ -9,10 +9,10 @@ from __future__ import annotations
 import multiprocessing
 import time
 
-import render
 from bench.content import big_completion, markdown_reply
 from bench.stats import median
-from upstream import Run
+from playground import render
+from playground.upstream import Run
 
 _cache: dict = {}
 

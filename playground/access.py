@@ -23,7 +23,7 @@ from flask import (
     url_for,
 )
 
-from budget import OverBudget, budget
+from playground.budget import OverBudget, budget
 
 bp = Blueprint("access", __name__)
 OPEN_ENDPOINTS = {"access.login", "static", "playground.healthz"}

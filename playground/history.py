@@ -22,10 +22,10 @@ from flask import (
     url_for,
 )
 
-from owners import current_owner
-from render import present
-from runs import PAGE_SIZE, STATES, current_store, export_record
-from views import form_for, render_playground
+from playground.owners import current_owner
+from playground.render import present
+from playground.store import PAGE_SIZE, STATES, current_store, export_record
+from playground.views import form_for, render_playground
 
 bp = Blueprint("history", __name__)
 PRIVATE = {"Cache-Control": "private, no-store"}

@@ -20,8 +20,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import ssrf
-from upstream import ChatClient
+from playground import ssrf
+from playground.upstream import ChatClient
 
 DEFAULT = "default"
 CUSTOM = "custom"

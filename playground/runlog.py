@@ -11,9 +11,9 @@ import json
 import logging
 import time
 
-from errors import scrub
-from render import usage_summary
-from upstream import Run
+from playground.errors import scrub
+from playground.render import usage_summary
+from playground.upstream import Run
 
 log = logging.getLogger("playground.runs")
 

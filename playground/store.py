@@ -27,8 +27,8 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy.engine import Connection, Engine
 
-from render import usage_summary
-from upstream import Run
+from playground.render import usage_summary
+from playground.upstream import Run
 
 SCHEMA_VERSION = 1
 PAGE_SIZE = 25

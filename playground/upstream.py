@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 import requests
 import urllib3
 
-from errors import UpstreamError, error_from_body, scrub
-from sse import ChunkAssembler, SSEDecoder, parse_chunk
+from playground.errors import UpstreamError, error_from_body, scrub
+from playground.sse import ChunkAssembler, SSEDecoder, parse_chunk
 
 USER_AGENT = "aimlapi-playground/1.0"
 MAX_RETRY_AFTER = 20.0  # beyond this we tell the user to wait instead of holding the request

@@ -19,14 +19,14 @@ from flask import (
 )
 from sqlalchemy.exc import SQLAlchemyError
 
-import runlog
-from budget import OverBudget, budget, client_hash
-from forms import PromptForm, form_data
-from owners import current_owner
-from providers import CUSTOM, Choice, ProviderRefused, Providers, visitor_key
-from render import present
-from runs import Saved, Store, current_store
-from upstream import ChatClient, Run
+from playground import runlog
+from playground.budget import OverBudget, budget, client_hash
+from playground.forms import PromptForm, form_data
+from playground.owners import current_owner
+from playground.providers import CUSTOM, Choice, ProviderRefused, Providers, visitor_key
+from playground.render import present
+from playground.store import Saved, Store, current_store
+from playground.upstream import ChatClient, Run
 
 bp = Blueprint("playground", __name__)
 ERROR_STATUS = {"timeout": 504, "rate_limited": 429}

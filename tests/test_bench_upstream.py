@@ -6,7 +6,7 @@ Correctness only: timings are for `make bench`, never asserted here.
 import pytest
 
 from bench.procs import start_upstream
-from upstream import ChatClient
+from playground.upstream import ChatClient
 
 
 @pytest.fixture(scope="module")

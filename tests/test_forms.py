@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from app import create_app
-from forms import PromptForm
+from playground.forms import PromptForm
 
 
 @pytest.fixture

@@ -5,9 +5,9 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import ssrf
-from render import markdown_html
-from sse import SSEDecoder
+from playground import ssrf
+from playground.render import markdown_html
+from playground.sse import SSEDecoder
 from tests.hostile import HOSTILE, assert_safe_reply
 
 PIECES = ["<", ">", "[", "]", "(", ")", "!", "`", "```", "*", "_", "&", "#", ";", ":", "\"",

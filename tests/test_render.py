@@ -7,8 +7,8 @@ import time
 import pytest
 from bs4 import BeautifulSoup
 
-import render
-from upstream import Run
+from playground import render
+from playground.upstream import Run
 
 ALLOWED = render.ALLOWED_TAGS
 

@@ -9,9 +9,9 @@ import time
 import pytest
 import sqlalchemy as sa
 
-from errors import UpstreamError
-from runs import Store, engine_for, runs
-from upstream import Run
+from playground.errors import UpstreamError
+from playground.store import Store, engine_for, runs
+from playground.upstream import Run
 
 KEY = "fake-store-key-0123456789"
 

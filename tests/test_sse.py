@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from sse import ChunkAssembler, Event, SSEDecoder, parse_chunk
+from playground.sse import ChunkAssembler, Event, SSEDecoder, parse_chunk
 
 
 def decode(*pieces) -> list[Event]:

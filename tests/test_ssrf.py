@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import requests
 
-import ssrf
 from app import create_app
+from playground import ssrf
 from tests.conftest import SENTINEL_KEY, app_config, submit
 
 VISITOR_KEY = "fake-visitor-own-key-42"

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from errors import error_from_body, parse_retry_after, scrub
-from upstream import ChatClient
+from playground.errors import error_from_body, parse_retry_after, scrub
+from playground.upstream import ChatClient
 
 SHAPES = [
     ("openai", 401, {"error": {"message": "Incorrect API key provided", "type": "auth",

@@ -93,7 +93,7 @@ def test_the_harness_would_notice_a_breach(contexts, live_url, monkeypatch):
     from markupsafe import Markup
 
     import app as app_module
-    import render
+    from playground import render
 
     monkeypatch.setattr(render, "markdown_html", lambda text, limit=0: Markup(text))
     monkeypatch.setattr(app_module, "CONTENT_SECURITY_POLICY", "default-src * 'unsafe-inline'")
