@@ -12,7 +12,7 @@ import time
 from bench.content import big_completion, markdown_reply
 from bench.stats import median
 from playground import render
-from playground.upstream import Run
+from playground.run import Run
 
 _cache: dict = {}
 

@@ -1,4 +1,4 @@
-"""Turn a run into safe HTML pieces: markdown replies, JSON trees and a usage summary.
+"""Turn a run into safe HTML pieces: markdown replies and JSON trees.
 
 Model output is untrusted. Markdown goes through markdown-it-py with raw HTML off, code through
 Pygments with an allow-listed lexer, and the result through nh3 with a tight allow-list; the
@@ -8,7 +8,6 @@ only ``Markup`` this module returns is that sanitizer's output or text it escape
 from __future__ import annotations
 
 import json
-import math
 import re
 from functools import lru_cache
 
@@ -146,54 +145,6 @@ def _tree(value, key, out: list[str], last: bool) -> None:
         out.append(f'<div class="jt-row">{label}{body}{comma}</div>')
 
 
-def _int(value) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 \
-        else None
-
-
-def _number(value) -> float | None:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) and number >= 0 and not isinstance(value, bool) \
-        else None
-
-
-def _get(data, *path):
-    for key in path:
-        data = data.get(key) if isinstance(data, dict) else None
-    return data
-
-
-def usage_summary(run) -> dict:
-    """Token counts, timings and cost; None wherever the provider did not say."""
-    response = run.response if isinstance(run.response, dict) else {}
-    usage = response.get("usage") if isinstance(response.get("usage"), dict) else {}
-    completion = _int(usage.get("completion_tokens"))
-    generation_ms = run.total_ms
-    if run.stream and run.ttft_ms is not None and run.total_ms is not None:
-        generation_ms = run.total_ms - run.ttft_ms
-    per_second = (completion / (generation_ms / 1000)
-                  if completion and generation_ms and generation_ms > 0 else None)
-    cost = _number(_get(response, "meta", "usage", "usd_spent"))
-    if cost is None:
-        cost = _number(run.headers.get("x-aimlapi-usd-spent"))
-    if cost is None:
-        cost = _number(usage.get("cost"))
-    return {
-        "prompt": _int(usage.get("prompt_tokens")),
-        "completion": completion,
-        "total": _int(usage.get("total_tokens")),
-        "cached": _int(_get(usage, "prompt_tokens_details", "cached_tokens")),
-        "reasoning": _int(_get(usage, "completion_tokens_details", "reasoning_tokens")),
-        "latency_ms": run.total_ms,
-        "ttft_ms": run.ttft_ms,
-        "tokens_per_s": per_second,
-        "cost_usd": cost,
-    }
-
-
 def _text(content) -> str | None:
     """Message content as text: a string, or the text parts of a content list."""
     if content is None or isinstance(content, str):
@@ -247,7 +198,7 @@ def present(run) -> dict:
     return {
         "run": run,
         "choices": choice_views(response),
-        "usage": usage_summary(run),
+        "usage": run.usage,
         "answered_model": answered if answered and answered != run.request.get("model")
         else None,
         "request_json": pretty_json(run.request),

@@ -12,8 +12,7 @@ import logging
 import time
 
 from playground.errors import scrub
-from playground.render import usage_summary
-from playground.upstream import Run
+from playground.run import Run
 
 log = logging.getLogger("playground.runs")
 
@@ -21,7 +20,7 @@ log = logging.getLogger("playground.runs")
 def record(run: Run, *, provider: str, client: str, status: int, secrets: tuple[str, ...],
            content: bool = False) -> dict:
     """Log the run as one JSON line and return the fields logged."""
-    usage = usage_summary(run)
+    usage = run.usage
     entry = {
         "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(run.started_at)),
         "model": run.request.get("model"),
@@ -33,9 +32,9 @@ def record(run: Run, *, provider: str, client: str, status: int, secrets: tuple[
         "error": run.error.kind if run.error else None,
         "latency_ms": round(run.total_ms) if run.total_ms is not None else None,
         "ttft_ms": round(run.ttft_ms) if run.ttft_ms is not None else None,
-        "prompt_tokens": usage["prompt"],
-        "completion_tokens": usage["completion"],
-        "total_tokens": usage["total"],
+        "prompt_tokens": usage.prompt,
+        "completion_tokens": usage.completion,
+        "total_tokens": usage.total,
         "client": client,
     }
     if content:

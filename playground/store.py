@@ -1,7 +1,7 @@
 """The run history: every run kept, on SQLite by default and PostgreSQL for several instances.
 
 SQLAlchemy Core, not the ORM: there is one table and a handful of explicit queries, and a run
-already has its own value object (``upstream.Run`` with ``to_dict``/``from_dict``), so a mapped
+already has its own value object (``run.Run`` with ``to_dict``/``from_dict``), so a mapped
 class would only duplicate it. The whole run is kept as JSON in ``data``; the other columns are
 copies of what the history list shows, filters and searches, so those queries never parse JSON.
 
@@ -27,12 +27,11 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy.engine import Connection, Engine
 
-from playground.render import usage_summary
-from playground.upstream import Run
+from playground.run import FINISHED, Run
 
 SCHEMA_VERSION = 1
 PAGE_SIZE = 25
-STATES = ("complete", "error", "stopped", "incomplete")
+STATES = FINISHED  # the states the history can filter by
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {}  # version -> step, e.g. add a column
 LOCK_ID = 0x706C6179  # "play": the PostgreSQL advisory lock held while the schema is changed
 
@@ -123,7 +122,7 @@ def reply_of(response) -> str:
 def export_record(row) -> dict:
     """One run as an evaluation test case: request, response, usage, metrics."""
     run = Run.from_dict(json.loads(row.data))
-    usage = usage_summary(run)
+    usage = run.usage
     return {
         "id": row.id,
         "created_at": datetime.fromtimestamp(row.created_at, UTC).isoformat(),
@@ -133,10 +132,9 @@ def export_record(row) -> dict:
         "response": run.response,
         "output": row.reply,
         "error": run.error.to_dict() if run.error else None,
-        "usage": {k: usage[k] for k in ("prompt", "completion", "total", "cached",
-                                        "reasoning")},
+        "usage": usage.to_dict(),
         "metrics": {"latency_ms": run.total_ms, "ttft_ms": run.ttft_ms,
-                    "tokens_per_s": usage["tokens_per_s"], "cost_usd": usage["cost_usd"],
+                    "tokens_per_s": run.tokens_per_s, "cost_usd": usage.cost_usd,
                     "status": run.status, "attempts": run.attempts, "stream": run.stream},
         "headers": run.headers,
         "events": run.events or None,
@@ -203,7 +201,7 @@ class Store:
         data = json.dumps(run.to_dict(), default=str)  # ASCII: any text survives any DB
         for secret in self.secrets:
             data = data.replace(secret, "[redacted]")
-        usage = usage_summary(run)
+        usage = run.usage
         run_id = secrets.token_urlsafe(16)
         values = {
             "id": run_id, "owner": owner, "created_at": run.started_at,
@@ -211,9 +209,9 @@ class Store:
             "prompt": _text(prompt_of(run.request)), "reply": _text(reply_of(run.response)),
             "state": run.state, "status": run.status,
             "error_kind": run.error.kind if run.error else None, "stream": run.stream,
-            "prompt_tokens": usage["prompt"], "completion_tokens": usage["completion"],
-            "total_tokens": usage["total"], "latency_ms": run.total_ms,
-            "cost_usd": usage["cost_usd"], "data": data,
+            "prompt_tokens": usage.prompt, "completion_tokens": usage.completion,
+            "total_tokens": usage.total, "latency_ms": run.total_ms,
+            "cost_usd": usage.cost_usd, "data": data,
         }
         with self._begin() as conn:
             conn.execute(runs.insert(), values)  # parameters apart: the SQL is compiled once

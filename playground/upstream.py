@@ -11,12 +11,12 @@ import random
 import re
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 
 import requests
 import urllib3
 
 from playground.errors import UpstreamError, error_from_body, scrub
+from playground.run import Run
 from playground.sse import ChunkAssembler, SSEDecoder, parse_chunk
 
 USER_AGENT = "aimlapi-playground/1.0"
@@ -27,66 +27,6 @@ INTERESTING_HEADER = re.compile(
     r"|retry-after-ms|x-should-retry|x-openrouter-.*|cf-ray|content-type|server)$",
     re.IGNORECASE,
 )
-
-@dataclass
-class Run:
-    """Everything about one call: what was sent, what came back, how long it took."""
-
-    request: dict
-    endpoint: str
-    demo: bool = False
-    stream: bool = False
-    status: int | None = None
-    headers: dict = field(default_factory=dict)
-    response: object = None
-    raw_text: str | None = None
-    events: list = field(default_factory=list)
-    error: UpstreamError | None = None
-    state: str = "complete"  # complete | stopped | incomplete | error
-    started_at: float = field(default_factory=time.time)
-    total_ms: float | None = None
-    ttft_ms: float | None = None
-    attempts: int = 0
-    notes: list = field(default_factory=list)
-    provider: str | None = None  # the operator's name for where it went (None: the default)
-
-    def to_dict(self) -> dict:
-        data = {k: getattr(self, k) for k in self.__dataclass_fields__ if k != "error"}
-        data["error"] = self.error.to_dict() if self.error else None
-        return data
-
-    @classmethod
-    def from_dict(cls, data: dict) -> Run:
-        fields = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
-        if fields.get("error"):
-            fields["error"] = UpstreamError.from_dict(fields["error"])
-        return cls(**fields)
-
-
-def scrub_run(run: Run, secrets: tuple[str, ...]) -> None:
-    """Scrub every part of a run shown or stored: headers, response, raw text and events."""
-    if not any(secret and len(secret) >= 4 for secret in secrets):
-        return
-    run.headers = {k: scrub(str(v), secrets) for k, v in run.headers.items()}
-    run.response = _scrub_value(run.response, secrets)
-    run.raw_text = scrub(run.raw_text, secrets) if run.raw_text is not None else None
-    run.events = [scrub(event, secrets) for event in run.events]
-    if run.error is not None:
-        run.error.body = scrub(run.error.body, secrets)
-        run.error.message = scrub(run.error.message, secrets)
-        run.error.request_id = scrub(run.error.request_id, secrets) \
-            if run.error.request_id else None
-
-
-def _scrub_value(value, secrets: tuple[str, ...]):
-    if isinstance(value, str):
-        return scrub(value, secrets)
-    if isinstance(value, dict):
-        return {scrub(str(k), secrets): _scrub_value(v, secrets) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_scrub_value(item, secrets) for item in value]
-    return value
-
 
 def _iter_raw(response: requests.Response) -> Iterator[bytes]:
     """Yield body bytes as soon as they arrive (read1 never waits for a full buffer)."""
@@ -165,7 +105,7 @@ class ChatClient:
                     continue
             delay = self._retry_delay(error, run.attempts - 1)
             if delay is None:
-                raise error  # scrubbed with the rest of the run by scrub_run
+                raise error  # scrubbed with the rest of the run by Run.scrub
             run.notes.append(f"attempt {run.attempts} failed ({error.status or error.kind}); "
                              f"retried after {delay:.2f} s")
             self.sleep(delay)
@@ -236,7 +176,7 @@ class ChatClient:
         except UpstreamError as exc:
             run.error, run.state = exc, "error"
         run.total_ms = (time.monotonic() - started) * 1000
-        scrub_run(run, (key or "",))
+        run.scrub((key or "",))
         return run
 
     @staticmethod
@@ -348,7 +288,7 @@ class Stream:
             if assembler.choices or assembler.usage:
                 run.response = assembler.completion()
             run.total_ms = (time.monotonic() - self._started) * 1000
-            scrub_run(run, (self.key or "",))
+            run.scrub((self.key or "",))
 
     def _whole_json(self) -> Iterator[tuple[str, str]]:
         """Some servers ignore ``stream: true`` and answer with one JSON object: accept it."""

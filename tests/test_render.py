@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from bs4 import BeautifulSoup
 
 from playground import render
-from playground.upstream import Run
+from playground.run import Run
 
 ALLOWED = render.ALLOWED_TAGS
 
@@ -83,10 +81,9 @@ def test_unknown_code_language_falls_back_to_plain_text():
     assert soup.find("b") is None
 
 
-def test_pathological_brackets_are_bounded():
-    started = time.perf_counter()
+def test_pathological_brackets_are_shown_as_plain_text():
+    # Parsed as markdown this takes seconds; bench/render_cost.py measures the bounded path.
     html = str(render.markdown_html("[" * 100_000))
-    assert time.perf_counter() - started < 1.0  # a generous bound; bench/ measures it
     assert "shown as plain text" in html
 
 
@@ -101,37 +98,6 @@ def test_json_tree_escapes_and_folds():
     assert soup.find("script") is None
     assert len(soup.find_all("details")) == 2  # the object and the array fold
     assert "alert(1)" in soup.text
-
-
-def make_run(response, **fields) -> Run:
-    return Run(request={"model": "m"}, endpoint="x", response=response, **fields)
-
-
-def test_usage_missing_fields_are_none_never_invented():
-    usage = render.usage_summary(make_run({"choices": []}, total_ms=120.0))
-    assert usage["prompt"] is None and usage["completion"] is None and usage["total"] is None
-    assert usage["tokens_per_s"] is None and usage["cost_usd"] is None
-    assert usage["latency_ms"] == 120.0
-
-
-def test_usage_details_and_cost_from_body_or_header():
-    response = {"usage": {"prompt_tokens": 10, "completion_tokens": 50, "total_tokens": 60,
-                          "prompt_tokens_details": {"cached_tokens": 4},
-                          "completion_tokens_details": {"reasoning_tokens": 20}},
-                "meta": {"usage": {"usd_spent": 0.0021}}}
-    usage = render.usage_summary(make_run(response, total_ms=500.0))
-    assert (usage["cached"], usage["reasoning"], usage["cost_usd"]) == (4, 20, 0.0021)
-    assert usage["tokens_per_s"] == pytest.approx(100.0)
-    header_cost = render.usage_summary(make_run({}, headers={"x-aimlapi-usd-spent": "0.5"}))
-    assert header_cost["cost_usd"] == 0.5
-
-
-def test_usage_rejects_nonsense_numbers():
-    response = {"usage": {"prompt_tokens": "5", "completion_tokens": -3, "total_tokens": True},
-                "meta": {"usage": {"usd_spent": "NaN"}}}
-    usage = render.usage_summary(make_run(response, total_ms=10.0))
-    assert usage["prompt"] is None and usage["completion"] is None and usage["total"] is None
-    assert usage["cost_usd"] is None
 
 
 def test_choice_views_tolerate_every_shape():
@@ -149,14 +115,16 @@ def test_choice_views_tolerate_every_shape():
     assert views[2]["content"] is None and views[3]["content"] is None
 
 
+def make_run(response, **fields) -> Run:
+    return Run(request={"model": "m"}, endpoint="x", response=response, **fields)
+
+
 def test_present_names_the_model_that_answered_when_different():
     view = render.present(make_run({"model": "other-model", "choices": []}))
     assert view["answered_model"] == "other-model"
     assert render.present(make_run({"model": "m"}))["answered_model"] is None
 
 
-def test_a_flood_of_emphasis_delimiters_is_bounded():
-    started = time.perf_counter()
+def test_a_flood_of_emphasis_delimiters_is_shown_as_plain_text():
     html = str(render.markdown_html("*a" * 100_000))
-    assert time.perf_counter() - started < 1.0  # ~1 s when parsed; bench/ measures it
     assert "too costly to parse" in html
