@@ -7,6 +7,13 @@ an OS thread (and its stack) per stream. Every setting can be overridden from th
 
 import os
 
+from dotenv import load_dotenv
+
+from playground import settings
+
+load_dotenv()
+settings.check_or_exit()  # a bad setting stops the master with one line, before any worker
+
 worker_class = "gevent"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", "4000"))

@@ -1,4 +1,4 @@
-"""History pages: a saved run's own page, the list, sharing, export and deletion.
+"""History: the list of runs, sharing, export and deletion.
 
 Every handler is scoped to ``current_owner()``: another owner's run is a 404, exactly like
 an id that never existed, so ids reveal nothing.
@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import math
-from datetime import UTC, datetime
 
 from flask import (
     Blueprint,
@@ -25,15 +24,9 @@ from flask import (
 from playground.owners import current_owner
 from playground.render import present
 from playground.store import PAGE_SIZE, STATES, current_store, export_record
-from playground.views import form_for, render_playground
 
 bp = Blueprint("history", __name__)
 PRIVATE = {"Cache-Control": "private, no-store"}
-
-
-@bp.app_template_filter("when")
-def when(timestamp: float) -> str:
-    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _own(run_id: str):
@@ -41,14 +34,6 @@ def _own(run_id: str):
     if found is None:
         abort(404)
     return found
-
-
-@bp.get("/runs/<run_id>")
-def run_page(run_id: str):
-    """The run as it was: the form filled in and the result, rendered again now."""
-    row, run = _own(run_id)
-    form = form_for(run)
-    return render_playground(form, run, record=row), 200, PRIVATE
 
 
 @bp.get("/history")
@@ -90,7 +75,7 @@ def share(run_id: str):
     if current_store().share(run_id, current_owner()) is None:
         abort(404)
     flash("Anyone with the link below can now read this run. Revoke it at any time.")
-    return redirect(url_for("history.run_page", run_id=run_id, _anchor="share"), 303)
+    return redirect(url_for("playground.run_page", run_id=run_id, _anchor="share"), 303)
 
 
 @bp.post("/runs/<run_id>/revoke")
@@ -98,7 +83,7 @@ def revoke(run_id: str):
     if not current_store().revoke(run_id, current_owner()):
         abort(404)
     flash("The share link was revoked: it no longer opens this run.")
-    return redirect(url_for("history.run_page", run_id=run_id, _anchor="share"), 303)
+    return redirect(url_for("playground.run_page", run_id=run_id, _anchor="share"), 303)
 
 
 @bp.get("/s/<token>")

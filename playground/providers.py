@@ -13,21 +13,17 @@ the SSRF policy in ``ssrf.py``, checked again by the transport at connect time.
 
 from __future__ import annotations
 
-import json
 import os
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
-from playground import ssrf
+from playground import demo, ssrf
+from playground.settings import CUSTOM, DEFAULT, parse_providers
 from playground.upstream import ChatClient
 
-DEFAULT = "default"
-CUSTOM = "custom"
+DEFAULT_BASE_URL = "https://api.aimlapi.com/v1"
 KEY_HEADER = "X-Playground-Key"
 KEY_PATTERN = re.compile(r"[\x21-\x7e]{8,512}")  # printable ASCII, no spaces: safe in a header
-NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9_.-]{0,39}")
 
 
 class ProviderRefused(ValueError):
@@ -48,30 +44,32 @@ class Choice:
     user_key: bool
 
 
-def load_named(value: str | None) -> dict[str, dict]:
-    """The operator's providers from JSON text or a JSON file; refuse malformed entries."""
-    if not value or not value.strip():
-        return {}
-    text = value if value.lstrip()[:1] in ("{", "[") else Path(value).read_text()
-    data = json.loads(text)
-    if not isinstance(data, dict):
-        raise ValueError("PLAYGROUND_PROVIDERS must be a JSON object of name -> settings")
-    named = {}
-    for name, entry in data.items():
-        if not NAME_PATTERN.fullmatch(name) or name in (DEFAULT, CUSTOM):
-            raise ValueError(f"PLAYGROUND_PROVIDERS: bad or reserved provider name {name!r}")
-        if not isinstance(entry, dict) or not isinstance(entry.get("base_url"), str):
-            raise ValueError(f"PLAYGROUND_PROVIDERS: {name!r} needs a base_url")
-        named[name] = entry
-    return named
+def make_client(config, base_url: str | None = None, key: str | None = None, *,
+                adapter=None) -> ChatClient:
+    """An upstream client: the configured default (demo, AI/ML API or any base URL), or one
+    for ``base_url`` (a named provider, or a visitor's URL behind ``adapter``)."""
+    if base_url is None:
+        key, base_url = config.get("AIMLAPI_API_KEY"), config.get("AIMLAPI_BASE_URL")
+        is_demo = not key and not base_url
+    else:
+        is_demo = False
+    deadline = min(config["UPSTREAM_DEADLINE"], config["PLAYGROUND_STREAM_MAX_SECONDS"])
+    return ChatClient(
+        demo.BASE_URL if is_demo else (base_url or DEFAULT_BASE_URL), key,
+        session=demo.session(config["DEMO_TOKEN_DELAY"]) if is_demo else None,
+        adapter=adapter, trust_env=config.get("UPSTREAM_TRUST_ENV", True),
+        connect_timeout=config["UPSTREAM_CONNECT_TIMEOUT"],
+        read_timeout=config["UPSTREAM_READ_TIMEOUT"], deadline=deadline,
+        max_retries=config["UPSTREAM_MAX_RETRIES"], max_bytes=config["UPSTREAM_MAX_BYTES"],
+        demo=is_demo)
 
 
 class Providers:
-    """The providers one app offers, by name."""
+    """The providers one app offers, by name, each with its own client."""
 
-    def __init__(self, config, default: ChatClient,
-                 factory: Callable[..., ChatClient]) -> None:
-        self.factory = factory
+    def __init__(self, config) -> None:
+        self.config = config
+        default = self.default = make_client(config)
         self.allow_user_keys = bool(config.get("PLAYGROUND_ALLOW_USER_KEYS"))
         self.allow_custom = bool(config.get("PLAYGROUND_ALLOW_CUSTOM_BASE_URL"))
         hosts = config.get("PLAYGROUND_ALLOWED_HTTP_HOSTS") or ()
@@ -83,9 +81,9 @@ class Providers:
             default.base_url
         self.clients = {DEFAULT: default}
         self.labels = {DEFAULT: label}
-        for name, entry in load_named(config.get("PLAYGROUND_PROVIDERS")).items():
+        for name, entry in parse_providers(config.get("PLAYGROUND_PROVIDERS")).items():
             key = entry.get("api_key") or os.environ.get(entry.get("api_key_env") or "") or None
-            self.clients[name] = factory(entry["base_url"], key)
+            self.clients[name] = make_client(config, entry["base_url"], key)
             self.labels[name] = str(entry.get("label") or name)
 
     def choices(self) -> list[tuple[str, str]]:
@@ -123,7 +121,8 @@ class Providers:
             policy(base_url.strip())
         except ssrf.UnsafeURL as exc:
             raise ProviderRefused("base_url", f"This URL is not allowed: {exc}") from None
-        client = self.factory(base_url.strip(), None, adapter=ssrf.PinnedAdapter(policy))
+        client = make_client(self.config, base_url.strip(), None,
+                             adapter=ssrf.PinnedAdapter(policy))
         return Choice(client, CUSTOM, user_key, True)
 
 

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from flask import (
     Blueprint,
     Response,
+    abort,
     current_app,
     jsonify,
     redirect,
@@ -17,6 +18,7 @@ from flask import (
     stream_with_context,
     url_for,
 )
+from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import SQLAlchemyError
 
 from playground import runlog
@@ -25,17 +27,21 @@ from playground.forms import PromptForm, form_data
 from playground.owners import current_owner
 from playground.providers import CUSTOM, Choice, ProviderRefused, Providers, visitor_key
 from playground.render import present
+from playground.run import Run
 from playground.store import Saved, Store, current_store
-from playground.upstream import ChatClient, Run
+from playground.upstream import ChatClient
 
 bp = Blueprint("playground", __name__)
+PRIVATE = {"Cache-Control": "private, no-store"}
+FORM_POSTS = ("playground.run", "playground.stream")  # the posts that carry the whole form
 ERROR_STATUS = {"timeout": 504, "rate_limited": 429}
 NOT_SAVED = "This run could not be saved to the history (the database failed); it is shown once."
 log = logging.getLogger("playground")
 
 
 def client() -> ChatClient:
-    return current_app.extensions["chat_client"]
+    """The default provider's client."""
+    return providers().default
 
 
 def providers() -> Providers:
@@ -125,6 +131,26 @@ def index():
     return render_playground(form_for(found[1]))
 
 
+@bp.errorhandler(CSRFError)
+def csrf_failed(error):
+    """An expired or missing token on the playground form: show the form back, as typed."""
+    if request.endpoint not in FORM_POSTS:
+        return render_template("csrf_error.html"), 400
+    message = ("The form's security token was missing or expired (or the form came from "
+               "another site). Your input is kept below: press Run again.")
+    return render_playground(notice=message, formdata=request.form), 400
+
+
+@bp.get("/runs/<run_id>")
+def run_page(run_id: str):
+    """The run as it was: the form filled in and the result, rendered again now."""
+    found = current_store().get(run_id, current_owner())
+    if found is None:
+        abort(404)
+    row, run = found
+    return render_playground(form_for(run), run, record=row), 200, PRIVATE
+
+
 @bp.post("/")
 def run():
     """Run once, save, and redirect to the run's own page, so a reload never re-sends it."""
@@ -143,7 +169,7 @@ def run():
     _log(result, choice, _status(result))
     run_id = save(current_store(), result, current_owner())
     if run_id:
-        return redirect(url_for("history.run_page", run_id=run_id), 303)
+        return redirect(url_for("playground.run_page", run_id=run_id), 303)
     return render_playground(form, result, notice=NOT_SAVED), _status(result)
 
 
@@ -186,7 +212,7 @@ def stream():
         html = render_template("_result.html", view=present(call.run), record=record)
         yield _event("result", {
             "html": html, "state": call.run.state,
-            "url": url_for("history.run_page", run_id=run_id) if run_id else None})
+            "url": url_for("playground.run_page", run_id=run_id) if run_id else None})
 
     response = Response(stream_with_context(generate()), mimetype="text/event-stream",
                         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

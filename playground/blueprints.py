@@ -1,0 +1,15 @@
+"""The app's page blueprints, registered in one place so that ``app.py`` imports no view.
+
+The password gate (``access``) is set up by ``create_app`` itself, before CSRF protection.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from playground import history, views
+
+
+def register(app: Flask) -> None:
+    app.register_blueprint(views.bp)
+    app.register_blueprint(history.bp)
