@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
-from bs4 import BeautifulSoup
 
 from app import create_app
 from tests.fake_upstream import FakeServer
-
-SENTINEL_KEY = "fake-sentinel-key-0123456789abcdef"
+from tests.helpers import SENTINEL_KEY, app_config, submit
 
 
 @pytest.fixture(scope="session")
@@ -27,80 +23,34 @@ def upstream(fake_server):
     return fake_server
 
 
-def app_config(tmp_path, **overrides) -> dict:
-    config = {
-        "TESTING": True,
-        "SECRET_KEY": "test-secret",
-        "UPSTREAM_READ_TIMEOUT": 1.0,
-        "UPSTREAM_DEADLINE": 10.0,
-        "DEMO_TOKEN_DELAY": 0.0,
-        "UPSTREAM_TRUST_ENV": False,
-        # Each test its own history: a fresh SQLite file (see tests/pg.py for PostgreSQL).
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'runs.db'}",
-    }
-    config.update(overrides)
-    return config
+@pytest.fixture
+def make_app(fake_server, tmp_path):
+    """A playground pointed at the fake upstream with the sentinel key, plus ``overrides``.
+
+    An override of None removes a setting: ``make_app(AIMLAPI_BASE_URL=None,
+    AIMLAPI_API_KEY=None)`` is the offline demo.
+    """
+    def make(**overrides):
+        live = {"AIMLAPI_BASE_URL": fake_server.base_url, "AIMLAPI_API_KEY": SENTINEL_KEY}
+        return create_app(app_config(tmp_path, **{**live, **overrides}))
+    return make
 
 
 @pytest.fixture
-def app(upstream, tmp_path):
+def app(upstream, make_app):
     """The playground pointed at the fake upstream with a sentinel key."""
-    return create_app(app_config(tmp_path, AIMLAPI_BASE_URL=upstream.base_url,
-                                 AIMLAPI_API_KEY=SENTINEL_KEY))
+    return make_app()
 
 
 @pytest.fixture
-def demo_app(tmp_path):
+def demo_app(make_app):
     """The playground with no key and no base URL: the offline demo model."""
-    return create_app(app_config(tmp_path))
+    return make_app(AIMLAPI_BASE_URL=None, AIMLAPI_API_KEY=None)
 
 
 @pytest.fixture
 def client(app):
     return app.test_client()
-
-
-class Page:
-    """A response parsed the way a user reads it."""
-
-    def __init__(self, response) -> None:
-        self.response = response
-        self.status = response.status_code
-        self.html = response.get_data(as_text=True)
-        self.soup = BeautifulSoup(self.html, "html.parser")
-
-    def text(self, selector: str) -> str:
-        found = self.soup.select_one(selector)
-        return " ".join(found.get_text(" ").split()) if found else ""
-
-    def all_text(self, selector: str) -> list[str]:
-        return [" ".join(n.get_text(" ").split()) for n in self.soup.select(selector)]
-
-    def field_errors(self, name: str) -> str:
-        return self.text(f"#{name}-errors")
-
-    def value(self, name: str) -> str:
-        node = self.soup.select_one(f"[name={name}]")
-        if node is None:
-            return ""
-        if node.name == "textarea":
-            return node.get_text().removeprefix("\r\n").removeprefix("\n")
-        return node.get("value", "")
-
-
-def csrf_token(client) -> str:
-    html = client.get("/").get_data(as_text=True)
-    return re.search(r'name="csrf-token" content="([^"]+)"', html).group(1)
-
-
-def submit(client, path: str = "/", follow: bool = True, **fields) -> Page:
-    """Fill the form like a user (with a fresh CSRF token) and post it.
-
-    A run answers with a redirect to its own page; like a browser, this follows it.
-    """
-    data = {"csrf_token": csrf_token(client), "model": "fake/ok", "prompt": "Hello"}
-    data.update({k: v for k, v in fields.items() if v is not None})
-    return Page(client.post(path, data=data, follow_redirects=follow))
 
 
 @pytest.fixture

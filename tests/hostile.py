@@ -6,7 +6,6 @@ write. The fake upstream's ``fake/hostile`` model answers the entry named by the
 
 from __future__ import annotations
 
-import json
 import re
 
 from bs4 import BeautifulSoup
@@ -144,18 +143,3 @@ def assert_safe_page(html: str) -> BeautifulSoup:
         assert_safe_reply(reply.decode_contents())
     assert "test-secret" not in html  # {{ config }} was never evaluated
     return soup
-
-
-def sse_events(text: str) -> list[tuple[str, object]]:
-    """The events of an SSE body the way the page's script reads them."""
-    events = []
-    for block in text.split("\n\n"):
-        name, data = "message", []
-        for line in block.split("\n"):
-            if line.startswith("event: "):
-                name = line[7:]
-            elif line.startswith("data: "):
-                data.append(line[6:])
-        if data:
-            events.append((name, json.loads("\n".join(data))))
-    return events

@@ -4,19 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from app import create_app
-from tests.conftest import SENTINEL_KEY, Page, app_config, csrf_token
+from tests.helpers import Page, csrf_token
 
 PASSWORD = "correct horse battery staple"
 
 
 @pytest.fixture
-def make_gated(upstream, tmp_path):
+def make_gated(upstream, make_app):
     def make(**overrides):
-        config = dict(AIMLAPI_BASE_URL=upstream.base_url, AIMLAPI_API_KEY=SENTINEL_KEY,
-                      PLAYGROUND_PASSWORD=PASSWORD)
-        config.update(overrides)
-        return create_app(app_config(tmp_path, **config))
+        return make_app(**{"PLAYGROUND_PASSWORD": PASSWORD, **overrides})
     return make
 
 

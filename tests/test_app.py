@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 from flask import Flask
 
-from app import create_app
-from tests.conftest import SENTINEL_KEY, Page, app_config, csrf_token, submit
+from tests.helpers import SENTINEL_KEY, Page, csrf_token, submit
 
 
 def test_success_shows_reply_json_usage_and_keeps_the_form(run_form, upstream):
@@ -125,10 +124,8 @@ def test_server_error_then_success_is_retried_transparently(run_form, upstream):
     assert "2 attempts" in page.text(".inspect")
 
 
-def test_timeout_is_reported_without_hanging(upstream, tmp_path):
-    app = create_app(app_config(tmp_path, AIMLAPI_BASE_URL=upstream.base_url,
-                                AIMLAPI_API_KEY=SENTINEL_KEY, UPSTREAM_MAX_RETRIES=0,
-                                UPSTREAM_READ_TIMEOUT=0.3))
+def test_timeout_is_reported_without_hanging(upstream, make_app):
+    app = make_app(UPSTREAM_MAX_RETRIES=0, UPSTREAM_READ_TIMEOUT=0.3)
     upstream.slow_seconds = 1.0
     page = submit(app.test_client(), model="fake/slow")
     assert "took too long" in page.text(".error-card h3")
@@ -178,7 +175,7 @@ def test_thousands_of_multipart_fields_are_refused(client, upstream):
 
 def test_unexpected_errors_show_a_page_not_a_traceback(app):
     app.config["PROPAGATE_EXCEPTIONS"] = False
-    app.extensions["chat_client"].complete = lambda *a, **k: 1 / 0
+    app.extensions["providers"].default.complete = lambda *a, **k: 1 / 0
     page = submit(app.test_client())
     assert page.status == 500
     assert "Something went wrong" in page.text("h1") and "ZeroDivision" not in page.html
@@ -215,8 +212,8 @@ def test_demo_applies_max_tokens_and_stop(demo_app):
     assert "Completion tokens 5" not in page.text(".usage")  # counted in words, not pieces
 
 
-def test_a_local_server_without_key_is_not_demo_mode(upstream, tmp_path):
-    app = create_app(app_config(tmp_path, AIMLAPI_BASE_URL=upstream.base_url))
+def test_a_local_server_without_key_is_not_demo_mode(upstream, make_app):
+    app = make_app(AIMLAPI_API_KEY=None)
     page = submit(app.test_client(), model="fake/ok")
     assert "offline demo" not in page.html
     assert "Authorization" not in upstream.received[-1]["headers"]

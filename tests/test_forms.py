@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from app import create_app
 from playground.forms import PromptForm
 
 
 @pytest.fixture
-def form_for(tmp_path):
-    app = create_app({"TESTING": True, "SECRET_KEY": "x", "WTF_CSRF_ENABLED": False})
+def app(make_app):
+    return make_app(WTF_CSRF_ENABLED=False)
+
+
+@pytest.fixture
+def form_for(app):
 
     def build(**fields):
         data = {"model": "gpt-4o-mini", "prompt": "Hi", **fields}
@@ -82,8 +85,7 @@ def test_every_parameter_lands_in_the_body(form_for):
     }
 
 
-def test_lone_surrogate_bytes_in_a_form_stay_inert_text(tmp_path):
-    app = create_app({"TESTING": True, "SECRET_KEY": "x", "WTF_CSRF_ENABLED": False})
+def test_lone_surrogate_bytes_in_a_form_stay_inert_text(app):
     raw = b"model=demo&prompt=bad%ED%A0%80surrogate"
     with app.test_request_context(method="POST", data=raw,
                                   content_type="application/x-www-form-urlencoded"):

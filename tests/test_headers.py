@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import csrf_token
+from tests.helpers import csrf_token
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -11,14 +11,12 @@ import threading
 
 import pytest
 
-from app import create_app
-from tests.conftest import SENTINEL_KEY, Page, app_config, csrf_token, submit
+from tests.helpers import SENTINEL_KEY, Page, csrf_token, form, sse_events, submit
 
 
 @pytest.fixture
-def app(upstream, tmp_path, db_url):
-    return create_app(app_config(tmp_path, AIMLAPI_BASE_URL=upstream.base_url,
-                                 AIMLAPI_API_KEY=SENTINEL_KEY, DATABASE_URL=db_url))
+def app(upstream, make_app, db_url):
+    return make_app(DATABASE_URL=db_url)
 
 
 def posts(upstream) -> int:
@@ -29,24 +27,8 @@ def run_id_of(page: Page) -> str:
     return page.response.request.path.rsplit("/", 1)[-1]
 
 
-def events(response) -> list[tuple[str, dict]]:
-    found = []
-    for block in response.get_data(as_text=True).split("\n\n"):
-        name = re.search(r"^event: (.*)$", block, re.M)
-        data = re.search(r"^data: (.*)$", block, re.M)
-        if name and data:
-            found.append((name.group(1), json.loads(data.group(1))))
-    return found
-
-
-def stream_form(client, **fields) -> dict:
-    data = {"csrf_token": csrf_token(client), "model": "fake/ok", "prompt": "Hello"}
-    data.update(fields)
-    return data
-
-
 def test_a_run_redirects_to_its_own_page_and_a_reload_sends_nothing(client, upstream):
-    response = client.post("/", data=stream_form(client, prompt="What is 2+2?"))
+    response = client.post("/", data=form(client, prompt="What is 2+2?"))
     assert response.status_code == 303
     location = response.headers["Location"]
     assert re.fullmatch(r"/runs/[A-Za-z0-9_-]{22}", location)
@@ -223,8 +205,8 @@ def test_actions_need_the_csrf_token(client, run_form):
 
 
 def test_a_streamed_run_is_saved_and_its_address_given(client, upstream):
-    response = client.post("/stream", data=stream_form(client, prompt="Stream it"))
-    result = dict(events(response))["result"]
+    response = client.post("/stream", data=form(client, prompt="Stream it"))
+    result = dict(sse_events(response))["result"]
     assert re.fullmatch(r"/runs/[A-Za-z0-9_-]{22}", result["url"])
     assert 'action="/runs/' in result["html"]  # the share / export / delete actions
     page = Page(client.get(result["url"]))
@@ -236,7 +218,7 @@ def test_a_streamed_run_is_saved_and_its_address_given(client, upstream):
 
 def test_a_stopped_stream_is_saved_as_stopped(client, upstream):
     upstream.trickle_delay = 0.05
-    response = client.post("/stream", data=stream_form(client, model="fake/trickle"),
+    response = client.post("/stream", data=form(client, model="fake/trickle"),
                            buffered=False)
     chunks = iter(response.response)
     received = ""
@@ -251,16 +233,15 @@ def test_a_stopped_stream_is_saved_as_stopped(client, upstream):
 
 
 def test_a_broken_stream_is_saved_as_incomplete(client):
-    response = client.post("/stream", data=stream_form(client, model="fake/stream-drop"))
-    result = dict(events(response))["result"]
+    response = client.post("/stream", data=form(client, model="fake/stream-drop"))
+    result = dict(sse_events(response))["result"]
     assert result["state"] == "incomplete"
     page = Page(client.get(result["url"]))
     assert "Half a reply" in page.text(".reply") and "Incomplete" in page.text(".result-head")
 
 
-def test_a_single_user_laptop_sees_one_history(upstream, tmp_path, db_url):
-    app = create_app(app_config(tmp_path, AIMLAPI_BASE_URL=upstream.base_url,
-                                DATABASE_URL=db_url, PLAYGROUND_SINGLE_USER=True))
+def test_a_single_user_laptop_sees_one_history(upstream, make_app, db_url):
+    app = make_app(AIMLAPI_API_KEY=None, DATABASE_URL=db_url, PLAYGROUND_SINGLE_USER=True)
     run_id = run_id_of(submit(app.test_client(), prompt="from one browser"))
     other_browser = app.test_client()
     assert other_browser.get(f"/runs/{run_id}").status_code == 200
@@ -278,12 +259,12 @@ def test_prune_command_keeps_the_newest_runs(app, client, run_form):
     assert "Deleted 2 runs." in result.output
 
 
-def test_200_simultaneous_form_runs_make_200_rows(tmp_path, db_url):
+def test_200_simultaneous_form_runs_make_200_rows(make_app, db_url):
     """Real requests through the app at once (demo model): every one is kept."""
-    app = create_app(app_config(tmp_path, DATABASE_URL=db_url, WTF_CSRF_ENABLED=False,
-                                # one client, 200 runs at once: lift the public budgets
-                                PLAYGROUND_RATE_LIMIT="1000/minute",
-                                PLAYGROUND_MAX_STREAMS_PER_CLIENT=200))
+    app = make_app(AIMLAPI_BASE_URL=None, AIMLAPI_API_KEY=None, DATABASE_URL=db_url,
+                   WTF_CSRF_ENABLED=False,
+                   # one client, 200 runs at once: lift the public budgets
+                   PLAYGROUND_RATE_LIMIT="1000/minute", PLAYGROUND_MAX_STREAMS_PER_CLIENT=200)
     barrier, statuses = threading.Barrier(200), []
 
     def one(i: int) -> None:
@@ -301,10 +282,9 @@ def test_200_simultaneous_form_runs_make_200_rows(tmp_path, db_url):
     assert app.extensions["runs"].count() == 200
 
 
-def test_a_database_failure_still_shows_the_reply_once(upstream, tmp_path):
+def test_a_database_failure_still_shows_the_reply_once(upstream, make_app, tmp_path):
     broken = f"sqlite:///{tmp_path / 'missing-dir' / 'runs.db'}"  # cannot be created
-    app = create_app(app_config(tmp_path, AIMLAPI_BASE_URL=upstream.base_url,
-                                DATABASE_URL=broken))
+    app = make_app(AIMLAPI_API_KEY=None, DATABASE_URL=broken)
     page = submit(app.test_client(), prompt="keep my reply")
     assert page.status == 200 and not page.response.history  # no redirect to a missing page
     assert "Hello! How can I help you today?" in page.text(".reply")

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app import create_app
-from tests.conftest import SENTINEL_KEY, Page, app_config, csrf_token, submit
+from tests.helpers import Page, csrf_token, submit
 
 BAD_VALUES = [
     ("temperature", "nan"), ("temperature", "NaN"), ("temperature", "inf"),
@@ -99,10 +98,8 @@ def test_cross_origin_stream_without_token_is_refused(client, upstream):
 
 
 @pytest.fixture
-def capped(upstream, tmp_path):
-    app = create_app(app_config(tmp_path, AIMLAPI_BASE_URL=upstream.base_url,
-                                AIMLAPI_API_KEY=SENTINEL_KEY, PLAYGROUND_MAX_TOKENS_CAP=256,
-                                PLAYGROUND_PROMPT_CAP=50))
+def capped(upstream, make_app):
+    app = make_app(PLAYGROUND_MAX_TOKENS_CAP=256, PLAYGROUND_PROMPT_CAP=50)
     return app.test_client()
 
 

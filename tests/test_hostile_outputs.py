@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import Page, csrf_token, submit
-from tests.hostile import HOSTILE, assert_safe_page, assert_safe_reply, sse_events
+from tests.helpers import Page, csrf_token, sse_events, submit
+from tests.hostile import HOSTILE, assert_safe_page, assert_safe_reply
 
 
 @pytest.mark.parametrize("case", sorted(HOSTILE))
@@ -24,7 +24,7 @@ def test_hostile_reply_streamed_is_inert(client, upstream, case):
     response = client.post("/stream", data={"csrf_token": csrf_token(client),
                                             "model": "fake/hostile", "prompt": case})
     assert response.mimetype == "text/event-stream"
-    events = sse_events(response.get_data(as_text=True))
+    events = list(sse_events(response))
     names = [name for name, _ in events]
     assert names[0] == "start" and names[-1] == "result" and names.count("result") == 1
     streamed = "".join(data for name, data in events if name == "content")
@@ -84,7 +84,7 @@ def test_pathological_replies_fall_back_to_plain_text(client, upstream, case):
 def test_unknown_sse_events_are_not_relayed_as_page_events(client, upstream):
     response = client.post("/stream", data={"csrf_token": csrf_token(client),
                                             "model": "fake/unknown-events", "prompt": "x"})
-    events = sse_events(response.get_data(as_text=True))
+    events = list(sse_events(response))
     assert [n for n, _ in events if n not in ("start", "content")] == ["result"]
     html = events[-1][1]["html"]
     assert_safe_page(html)

@@ -6,20 +6,16 @@ import time
 
 import pytest
 
-from app import create_app
-from tests.conftest import SENTINEL_KEY, app_config, csrf_token, submit
 from tests.fake_upstream import scenario_ok, status_scenario
-from tests.hostile import sse_events
+from tests.helpers import csrf_token, sse_events, submit
 
 STATUSES = [*range(400, 505), 529]
 
 
 @pytest.fixture
-def make_client(upstream, tmp_path):
+def make_client(upstream, make_app):
     def make(**overrides):
-        config = app_config(tmp_path, AIMLAPI_BASE_URL=upstream.base_url,
-                            AIMLAPI_API_KEY=SENTINEL_KEY, **overrides)
-        return create_app(config).test_client()
+        return make_app(**overrides).test_client()
     return make
 
 
@@ -126,7 +122,7 @@ def test_trickle_that_defeats_the_idle_timeout_hits_the_stream_limit(make_client
     started = time.monotonic()
     response = client.post("/stream", data={"csrf_token": csrf_token(client),
                                             "model": "fake/trickle", "prompt": "x"})
-    events = sse_events(response.get_data(as_text=True))
+    events = list(sse_events(response))
     assert time.monotonic() - started < 5
     assert events[-1][1]["state"] in ("incomplete", "error")
     assert "took over 1 s" in events[-1][1]["html"]
@@ -149,7 +145,7 @@ def test_a_one_gigabyte_body_is_cut_at_the_byte_cap(make_client, upstream, path)
 def test_unknown_sse_event_types_do_not_break_the_run(client, upstream):
     response = client.post("/stream", data={"csrf_token": csrf_token(client),
                                             "model": "fake/unknown-events", "prompt": "x"})
-    events = sse_events(response.get_data(as_text=True))
+    events = list(sse_events(response))
     assert events[-1][1]["state"] == "complete"
     assert "safe text" in "".join(d for n, d in events if n == "content")
 

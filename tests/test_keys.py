@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app import create_app
-from tests.conftest import SENTINEL_KEY, Page, app_config, csrf_token
+from tests.helpers import SENTINEL_KEY, Page, csrf_token
 from tests.leaks import assert_nowhere, capture_everything, stored_pages
 
 VISITOR_KEY = "fake-visitor-key-9876543210"
@@ -16,10 +15,8 @@ FLOWS = [("/", "fake/ok"), ("/stream", "fake/ok"), ("/", "fake/echo-key"),
 
 
 @pytest.fixture
-def byo_app(upstream, tmp_path):
-    return create_app(app_config(tmp_path, AIMLAPI_BASE_URL=upstream.base_url,
-                                 AIMLAPI_API_KEY=SENTINEL_KEY, PLAYGROUND_ALLOW_USER_KEYS=True,
-                                 PLAYGROUND_LOG_CONTENT=True))
+def byo_app(upstream, make_app):
+    return make_app(PLAYGROUND_ALLOW_USER_KEYS=True, PLAYGROUND_LOG_CONTENT=True)
 
 
 @pytest.mark.parametrize(("path", "model"), FLOWS)

@@ -2,18 +2,7 @@
 
 from __future__ import annotations
 
-import pytest
-
-from app import create_app
-from tests.conftest import SENTINEL_KEY, Page, app_config, csrf_token
-
-
-@pytest.fixture
-def make_app(upstream, tmp_path):
-    def make(**overrides):
-        return create_app(app_config(tmp_path, AIMLAPI_BASE_URL=upstream.base_url,
-                                     AIMLAPI_API_KEY=SENTINEL_KEY, **overrides))
-    return make
+from tests.helpers import Page, csrf_token
 
 
 def post(client, path="/", addr="127.0.0.1", headers=None, **fields):

@@ -7,20 +7,17 @@ import logging
 
 import pytest
 
-from app import create_app
-from tests.conftest import SENTINEL_KEY, Page, app_config, submit
+from tests.helpers import Page, submit
 
 
 @pytest.fixture
-def providers_app(upstream, tmp_path, monkeypatch):
+def providers_app(upstream, make_app, monkeypatch):
     monkeypatch.setenv("LOCAL_LLM_KEY", "local-secret-key")
     local = upstream.base_url.replace("/v1", "/local/v1")
     config = {"local": {"base_url": local, "label": "llama.cpp on the box",
                         "api_key_env": "LOCAL_LLM_KEY"},
               "keyless": {"base_url": upstream.base_url.replace("/v1", "/keyless/v1")}}
-    return create_app(app_config(tmp_path, AIMLAPI_BASE_URL=upstream.base_url,
-                                 AIMLAPI_API_KEY=SENTINEL_KEY,
-                                 PLAYGROUND_PROVIDERS=json.dumps(config)))
+    return make_app(PLAYGROUND_PROVIDERS=json.dumps(config))
 
 
 def test_the_page_offers_providers_by_name(providers_app):
@@ -54,15 +51,15 @@ def test_an_unknown_provider_is_refused(providers_app, upstream):
     assert upstream.received == []
 
 
-def test_providers_can_come_from_a_file(upstream, tmp_path):
+def test_providers_can_come_from_a_file(upstream, make_app, tmp_path):
     path = tmp_path / "providers.json"
     path.write_text(json.dumps({"vllm": {"base_url": upstream.base_url}}))
-    app = create_app(app_config(tmp_path, PLAYGROUND_PROVIDERS=str(path)))
+    app = make_app(PLAYGROUND_PROVIDERS=str(path))
     assert [v for v, _ in app.extensions["providers"].choices()] == ["default", "vllm"]
 
 
 @pytest.mark.parametrize("bad", ['[1]', '{"default": {"base_url": "x"}}', '{"x": {}}',
                                  '{"Bad Name": {"base_url": "x"}}'])
-def test_a_malformed_configuration_stops_startup(tmp_path, bad):
+def test_a_malformed_configuration_stops_startup(make_app, bad):
     with pytest.raises(ValueError):
-        create_app(app_config(tmp_path, PLAYGROUND_PROVIDERS=bad))
+        make_app(PLAYGROUND_PROVIDERS=bad)

@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 import logging
 
-from app import create_app
-from tests.conftest import SENTINEL_KEY, app_config, csrf_token, submit
+from tests.helpers import SENTINEL_KEY, csrf_token, submit
 
 
 def run_lines(caplog) -> list[dict]:
@@ -39,10 +38,9 @@ def test_refused_forms_are_not_runs(client, upstream, caplog):
     assert run_lines(caplog) == []
 
 
-def test_content_is_logged_only_when_the_operator_asks(upstream, tmp_path, caplog):
+def test_content_is_logged_only_when_the_operator_asks(upstream, make_app, caplog):
     caplog.set_level(logging.INFO, logger="playground.runs")
-    app = create_app(app_config(tmp_path, AIMLAPI_BASE_URL=upstream.base_url,
-                                AIMLAPI_API_KEY=SENTINEL_KEY, PLAYGROUND_LOG_CONTENT=True))
+    app = make_app(PLAYGROUND_LOG_CONTENT=True)
     submit(app.test_client(), model="fake/echo-key", prompt="my prompt")
     (line,) = run_lines(caplog)
     assert line["messages"][0]["content"] == "my prompt"

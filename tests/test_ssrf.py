@@ -5,9 +5,8 @@ from __future__ import annotations
 import pytest
 import requests
 
-from app import create_app
 from playground import ssrf
-from tests.conftest import SENTINEL_KEY, app_config, submit
+from tests.helpers import SENTINEL_KEY, submit
 
 VISITOR_KEY = "fake-visitor-own-key-42"
 DNS = {
@@ -89,13 +88,11 @@ def test_public_url_is_allowed(url):
 
 
 @pytest.fixture
-def custom_app(upstream, tmp_path):
-    return create_app(app_config(tmp_path, AIMLAPI_BASE_URL=upstream.base_url,
-                                 AIMLAPI_API_KEY=SENTINEL_KEY, PLAYGROUND_ALLOW_USER_KEYS=True,
-                                 PLAYGROUND_ALLOW_CUSTOM_BASE_URL=True,
-                                 PLAYGROUND_ALLOWED_HTTP_HOSTS="api.example.test",
-                                 PLAYGROUND_RESOLVER=lambda host, port: ["127.0.0.1"]
-                                 if host == "api.example.test" else resolver(host, port)))
+def custom_app(upstream, make_app):
+    return make_app(PLAYGROUND_ALLOW_USER_KEYS=True, PLAYGROUND_ALLOW_CUSTOM_BASE_URL=True,
+                    PLAYGROUND_ALLOWED_HTTP_HOSTS="api.example.test",
+                    PLAYGROUND_RESOLVER=lambda host, port: ["127.0.0.1"]
+                    if host == "api.example.test" else resolver(host, port))
 
 
 def test_custom_base_url_is_off_by_default(client, upstream):

@@ -6,24 +6,8 @@ import json
 import threading
 import time
 
-from tests.conftest import SENTINEL_KEY, Page, csrf_token, submit
 from tests.fake_upstream import REPLY, chunk
-
-
-def stream(client, **fields):
-    """POST the form to /stream and return (response, iterator of (event, data))."""
-    data = {"csrf_token": csrf_token(client), "model": "fake/ok", "prompt": "Hello", **fields}
-    response = client.post("/stream", data=data, buffered=False)
-
-    def events():
-        buffer = ""
-        for piece in response.response:
-            buffer += piece.decode() if isinstance(piece, bytes) else piece
-            while "\n\n" in buffer:
-                block, buffer = buffer.split("\n\n", 1)
-                lines = dict(line.split(": ", 1) for line in block.split("\n"))
-                yield lines["event"], json.loads(lines["data"])
-    return response, events()
+from tests.helpers import SENTINEL_KEY, Page, csrf_token, stream, submit
 
 
 def collect(client, **fields):

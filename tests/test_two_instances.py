@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.conftest import SENTINEL_KEY
+from tests.helpers import SENTINEL_KEY
 from tests.pg import free_port
 
 ROOT = Path(__file__).resolve().parent.parent

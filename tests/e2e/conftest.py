@@ -11,8 +11,7 @@ import pytest
 from playwright.sync_api import sync_playwright
 from werkzeug.serving import make_server
 
-from app import create_app
-from tests.conftest import SENTINEL_KEY, app_config
+from tests.helpers import SENTINEL_KEY
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
@@ -47,11 +46,13 @@ class Served:
 
 
 @pytest.fixture
-def serve(tmp_path):
+def serve(make_app):
+    """Serve a playground on the demo model, unless ``config`` names a provider."""
     served: list[Served] = []
 
     def start(**config) -> str:
-        server = Served(create_app(app_config(tmp_path, **config)))
+        server = Served(make_app(**{"AIMLAPI_BASE_URL": None, "AIMLAPI_API_KEY": None,
+                                    **config}))
         served.append(server)
         return server.url
 

@@ -9,8 +9,8 @@ from urllib.parse import urlsplit
 import pytest
 
 from app import create_app
-from tests.conftest import SENTINEL_KEY, app_config
 from tests.e2e.conftest import Served
+from tests.helpers import SENTINEL_KEY, app_config
 from tests.hostile import HOSTILE
 
 pytestmark = pytest.mark.e2e
