@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: run test serve bench lint clean
+.PHONY: run test test-fast serve bench lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,10 +23,20 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
 run: $(VENV)/.runtime
 	$(BIN)/python app.py
 
+# Two pytest workers: the suite is mostly CPU, and this machine has two cores.
+PYTEST_WORKERS ?= 2
+
 ## test: every layer — unit, integration against a local fake upstream, browser (Chromium)
 test: $(VENV)/.dev
 	PYTHON=$(BIN)/python tests/provision.sh chromium postgresql redis-server
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/lint-imports --no-cache
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+
+## test-fast: every layer but the browser one
+test-fast: $(VENV)/.dev
+	PYTHON=$(BIN)/python tests/provision.sh postgresql redis-server
+	$(BIN)/lint-imports --no-cache
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -m "not e2e" $(PYTEST_ARGS)
 
 ## serve: the production server (gunicorn, gevent workers), never in debug mode
 serve: $(VENV)/.runtime

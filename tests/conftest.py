@@ -9,6 +9,13 @@ from tests.fake_upstream import FakeServer
 from tests.helpers import SENTINEL_KEY, app_config, submit
 
 
+def pytest_collection_modifyitems(items):
+    """Every test under tests/e2e/ drives Chromium: mark it, so `make test-fast` leaves it out."""
+    for item in items:
+        if "e2e" in item.path.parts:
+            item.add_marker(pytest.mark.e2e)
+
+
 @pytest.fixture(scope="session")
 def fake_server():
     server = FakeServer().start()

@@ -79,10 +79,14 @@ def test_the_cookie_is_secure_behind_a_tls_proxy(make_gated):
     assert "Secure" in response.headers["Set-Cookie"]
 
 
-def test_login_needs_its_csrf_token(make_gated):
+def test_login_needs_its_csrf_token(make_gated, upstream):
     client = make_gated().test_client()
-    response = client.post("/login", data={"password": PASSWORD})
-    assert response.status_code == 400 and client.get("/").status_code == 302
+    page = Page(client.post("/login", data={"password": PASSWORD}))
+    assert page.status == 400 and client.get("/").status_code == 302
+    # A plain page that says what to do; never the playground behind the gate.
+    assert "reload the page" in page.text("main")
+    assert page.soup.select_one("#prompt-form") is None
+    assert "correct horse" not in page.html and upstream.received == []
 
 
 def test_attempts_are_rate_limited(make_gated):

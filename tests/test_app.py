@@ -159,6 +159,21 @@ def test_missing_csrf_token_keeps_what_was_typed(client, upstream):
     assert upstream.received == []
 
 
+@pytest.mark.parametrize("path", ["/runs/abc/delete", "/runs/abc/share", "/history/delete",
+                                  "/logout"])
+def test_other_forms_without_a_token_get_a_plain_page(client, path):
+    page = Page(client.post(path, data={"confirm": "yes"}))
+    assert page.status == 400
+    assert "reload the page, and send the form again" in page.text("main")
+    assert page.soup.select_one("#prompt-form") is None
+
+
+def test_a_stream_without_a_token_is_refused_before_any_call(client, upstream):
+    response = client.post("/stream", data={"model": "fake/ok", "prompt": "typed"})
+    assert response.status_code == 400 and response.mimetype != "text/event-stream"
+    assert upstream.received == []
+
+
 def test_oversized_body_gets_a_friendly_413(client):
     page = Page(client.post("/", data={"csrf_token": csrf_token(client),
                                        "prompt": "x" * (3 * 1024 * 1024)}))

@@ -9,8 +9,6 @@ from playwright.sync_api import expect
 
 from tests.e2e.conftest import fill_and_run
 
-pytestmark = pytest.mark.e2e
-
 
 @pytest.fixture
 def base_url(serve_live, db_url):

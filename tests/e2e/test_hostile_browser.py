@@ -13,7 +13,6 @@ from tests.e2e.conftest import Served
 from tests.helpers import SENTINEL_KEY, app_config
 from tests.hostile import HOSTILE
 
-pytestmark = pytest.mark.e2e
 MODES = ("no-js", "js-plain-submit", "js-stream")
 
 

@@ -9,8 +9,6 @@ from playwright.sync_api import expect
 
 from tests.e2e.conftest import ARTIFACTS, fill_and_run
 
-pytestmark = pytest.mark.e2e
-
 HOSTILE = (
     "# Totally normal\n\n<script>window.__pwned = 1</script>\n\n"
     '<img src=x onerror="window.__pwned = 2">\n\n[click me](javascript:window.__pwned=3)\n\n'

@@ -6,7 +6,6 @@ import pytest
 
 from tests.e2e.conftest import fill_and_run
 
-pytestmark = pytest.mark.e2e
 VISITOR_KEY = "fake-visitor-key-in-the-browser-123"
 
 
