@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from functools import lru_cache
 
 import nh3
@@ -22,8 +23,9 @@ from pygments.util import ClassNotFound
 MARKDOWN_LIMIT = 200_000  # characters rendered as markdown; beyond, escaped plain text
 LIVE_LIMIT = 100_000  # characters of a streaming reply rendered live; beyond, raw text to the end
 LIVE_EVERY_MS = 50  # at most one live snapshot per this much arrival time
-# Re-rendering the growing block costs ~3 µs a character (bench/render_cost.py); snapshots are
-# spaced so that this re-rendering takes at most LIVE_CPU_SHARE of a stream's arrival time.
+# Snapshots are spaced so that they take at most LIVE_CPU_SHARE of a stream's arrival time:
+# by what the last one measured, and at least by its size at ~3 µs a character (the bench's
+# mixed markdown; a flood of backticks costs more, which the measured time catches).
 LIVE_MS_PER_CHAR = 0.003
 LIVE_CPU_SHARE = 0.25
 # Leaf blocks whose end is written in their own lines: what follows cannot reach back into them.
@@ -148,6 +150,7 @@ class LiveMarkdown:
         self._tail: list[str] = []  # the text below the cut, in pieces until joined
         self._last_ms: float | None = None
         self._last_cost = 0  # characters the last snapshot parsed
+        self.last_cost_ms = 0.0  # how long the last snapshot took
 
     def feed(self, delta: str) -> None:
         """Append the next piece of the reply (as the provider sent it)."""
@@ -173,13 +176,14 @@ class LiveMarkdown:
             return False
         if self._last_ms is None:
             return True
-        wait = max(self.every_ms, self._last_cost * LIVE_MS_PER_CHAR / LIVE_CPU_SHARE)
-        return now_ms - self._last_ms >= wait
+        cost = max(self._last_cost * LIVE_MS_PER_CHAR, self.last_cost_ms)
+        return now_ms - self._last_ms >= max(self.every_ms, cost / LIVE_CPU_SHARE)
 
     def snapshot(self, now_ms: float | None = None) -> Markup | None:
         """Sanitized HTML of the reply so far (== ``markdown_html``), or None once stopped."""
         if self.stopped:
             return None
+        started = time.perf_counter()
         self._last_ms = now_ms
         md = _markdown()
         tail = "".join(self._tail)
@@ -188,7 +192,7 @@ class LiveMarkdown:
         if self._done_links and env["references"].keys() - self._done_refs.keys():
             # '[x]' above the cut may become a link now that '[x]: url' is defined below it.
             tail = "".join(self._done) + tail
-            self._done, self._done_html, self._done_refs = [], [], {}
+            self._done, self._done_html, self._done_refs, self._done_links = [], [], {}, False
             env = {"references": {}}
             tokens = md.parse(tail, env)
         self.snapshots += 1
@@ -206,8 +210,10 @@ class LiveMarkdown:
                     self._done_refs[label] = ref
             tokens, tail = tokens[index:], tail[offset:]
         self._tail = [tail]
-        live = sanitize(md.renderer.render(tokens, md.options, env))
-        return Markup("".join(self._done_html)) + live  # noqa: S704 - sanitizer output
+        html = Markup("".join(self._done_html)) + sanitize(  # noqa: S704 - sanitizer output
+            md.renderer.render(tokens, md.options, env))
+        self.last_cost_ms = (time.perf_counter() - started) * 1000
+        return html
 
     def notice(self) -> Markup | None:
         """What to tell the reader once live formatting has stopped."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 from markupsafe import Markup
 
@@ -109,18 +109,30 @@ class Timeline:
 
     def to_dict(self) -> dict:
         """The JSON form offered for download (lists bounded to JSON_LIMIT entries)."""
-        data = asdict(self)
-        data["end_ms"] = self.end_ms
-        data["truncated"] = False
-        for key in ("phases", "points", "stalls"):
-            if len(data[key]) > JSON_LIMIT:
-                data[key], data["truncated"] = data[key][:JSON_LIMIT], True
-        for phase in data["phases"]:
-            phase["label"] = PHASES[phase["kind"]]
+        scalars = ("timed", "stream", "status", "state", "total_ms", "ttft_ms", "headers_ms",
+                   "first_byte_ms", "first_reasoning_ms", "first_content_ms", "first_tool_ms",
+                   "chunks", "chars", "tokens", "chunks_per_s")
+        data = {name: getattr(self, name) for name in scalars}
+        data.update(
+            end_ms=self.end_ms, stall_ms=STALL_MS,
+            longest_gap=_gap(self.longest_gap) if self.longest_gap else None,
+            phases=[{"kind": p.kind, "label": p.label, "start_ms": p.start_ms,
+                     "end_ms": p.end_ms, "chunks": p.chunks, "chars": p.chars}
+                    for p in self.phases[:JSON_LIMIT]],
+            stalls=[_gap(g) for g in self.stalls[:JSON_LIMIT]],
+            point_fields=["ms", "chars", "chunks", "tokens"],
+            points=[[p.ms, p.chars, p.chunks, p.tokens] for p in self.points[:JSON_LIMIT]],
+            notes=list(self.notes),
+            truncated=max(len(self.phases), len(self.stalls), len(self.points)) > JSON_LIMIT)
         return data
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), ensure_ascii=False, indent=1, allow_nan=False)
+        return json.dumps(self.to_dict(), ensure_ascii=False, separators=(",", ":"),
+                          allow_nan=False)
+
+
+def _gap(gap: Gap) -> dict:
+    return {"after": gap.after, "start_ms": gap.start_ms, "ms": gap.ms}
 
 
 def _ms(value) -> float | None:

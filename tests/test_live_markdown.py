@@ -168,3 +168,13 @@ def test_snapshots_are_throttled_by_arrival_time_and_by_what_they_cost():
     live.snapshot(now_ms=100)
     wait = 40_017 * render.LIVE_MS_PER_CHAR / render.LIVE_CPU_SHARE
     assert not live.due(100 + wait - 1) and live.due(100 + wait + 0.01)
+
+
+def test_a_snapshot_slower_than_its_size_suggests_spaces_the_next_one_further():
+    # A flood of backticks costs more per character than the size model assumes; what the
+    # last snapshot measured is what decides then (here, as if it had taken a second).
+    live = LiveMarkdown(every_ms=50)
+    live.feed("`a" * 100)
+    live.snapshot(now_ms=0)
+    live.last_cost_ms = 1_000.0
+    assert not live.due(3_999) and live.due(4_000)

@@ -180,7 +180,7 @@ def test_unusable_times_are_dropped_and_said_so_never_invented(times, drawn, not
     assert any(note in n for n in t.notes), t.notes
     assert note in timeline.summary(t)
     data = json.loads(t.to_json())  # allow_nan=False: a NaN would raise here
-    assert all(math.isfinite(p["ms"]) for p in data["points"])
+    assert all(math.isfinite(ms) for ms, *_ in data["points"])
 
 
 HOSTILE_EVENTS = {
@@ -269,4 +269,6 @@ def test_the_json_form_has_the_numbers_and_the_phases_with_labels():
     assert data["first_reasoning_ms"] == 10 and data["first_content_ms"] == 20
     assert data["phases"][0] == {"kind": "waiting", "start_ms": 0.0, "end_ms": 10.0,
                                  "chunks": 0, "chars": 0, "label": "Waiting for the first byte"}
+    assert data["point_fields"] == ["ms", "chars", "chunks", "tokens"]
+    assert data["points"] == [[10, 4, 1, None], [20, 9, 2, None]]
     assert data["end_ms"] == 2000 and data["truncated"] is False
