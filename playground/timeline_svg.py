@@ -1,8 +1,9 @@
 """Draw a timeline (see timeline.py) as SVG: no script, every text escaped, themed by classes.
 
 Colours come from the page's CSS through the ``tl-*`` classes (``CSS`` below is the default,
-embedded only in a standalone download, since the page's CSP allows no inline style). Without
-any CSS it still reads: lines use ``currentColor`` and bands a translucent ``currentColor``.
+embedded only in a standalone download, since the page's CSP allows no inline style; a page
+should also set ``fill-opacity: 1`` on ``.tl-phase`` and ``.tl-swatch``). Without any CSS it
+still reads: lines use ``currentColor`` and bands a translucent ``currentColor``.
 The viewBox is 360 units wide with 11-unit text, so on a 390 px phone text stays ~11 px.
 """
 
@@ -25,9 +26,11 @@ CSS = (
     ".tl-waiting,.tl-headers{fill:#c9ced6}.tl-reasoning{fill:#9a6fd0}"
     ".tl-content,.tl-body{fill:#2f74b5}.tl-tool-calls{fill:#c27c0e}.tl-usage{fill:#2f8a4c}"
     ".tl-error{fill:#c0392b}.tl-other,.tl-response{fill:#8a939e}"
-    ".tl-stall{fill:#c0392b;fill-opacity:.18}.tl-chars{stroke:#2f74b5;stroke-width:1.5}"
+    ".tl-phase,.tl-swatch{fill-opacity:1}.tl-stall{fill:#c0392b;fill-opacity:.18}.tl-chars{stroke:#2f74b5;stroke-width:1.5}"
     ".tl-chunks{stroke:#57606a;stroke-dasharray:3 2}.tl-tokens{stroke:#2f8a4c}"
     ".tl-mark{stroke:#1f2328;stroke-dasharray:2 2}.tl-axis{stroke:#57606a}"
+    "@media (prefers-color-scheme:dark){.timeline text{fill:#e6edf3}"
+    ".tl-mark{stroke:#e6edf3}.tl-axis,.tl-chunks{stroke:#9198a1}.tl-stall{fill-opacity:.4}}"
 )
 
 
@@ -96,19 +99,45 @@ def draw(t, text: str, id_prefix: str, standalone: bool) -> Markup:
     return Markup(svg)  # noqa: S704 - every text in it went through escape()
 
 
-def _bands(phases, x, body: list[str], legend: list) -> None:
-    if len(phases) > MAX_DRAWN:  # a hostile stream switching phase at every chunk: the longest
-        phases = sorted(sorted(phases, key=lambda p: p.end_ms - p.start_ms)[-MAX_DRAWN:],
-                        key=lambda p: p.start_ms)
+def _columns(phases, x) -> list[tuple[float, float, str, str]]:
+    """Too many phases to draw: each of MAX_DRAWN columns shows the one it holds most of."""
+    step = PLOT / MAX_DRAWN
+    share: list[dict] = [{} for _ in range(MAX_DRAWN)]
+    labels = {}
     for phase in phases:
-        left = x(phase.start_ms)
-        width = max(x(phase.end_ms) - left, 1.0)
-        css = "tl-" + phase.kind.replace("_", "-")
-        body.append(f'<rect x="{_num(left)}" y="{BAND_Y}" width="{_num(width)}" '
+        left, right = x(phase.start_ms), x(phase.end_ms)
+        labels[phase.kind] = phase.label
+        first = min(int((left - PAD) / step), MAX_DRAWN - 1)
+        last = min(int((right - PAD) / step), MAX_DRAWN - 1)
+        for column in range(first, last + 1):
+            low = max(left, PAD + column * step)
+            high = min(right, PAD + (column + 1) * step)
+            share[column][phase.kind] = share[column].get(phase.kind, 0.0) + max(high - low, 0.0)
+    bands: list[list] = []
+    for column, kinds in enumerate(share):
+        if not kinds:
+            continue
+        kind = max(kinds, key=kinds.get)
+        left = PAD + column * step
+        if bands and bands[-1][2] == kind and abs(bands[-1][1] - left) < 1e-6:
+            bands[-1][1] = left + step
+        else:
+            bands.append([left, left + step, kind, labels[kind]])
+    return [tuple(band) for band in bands]
+
+
+def _bands(phases, x, body: list[str], legend: list) -> None:
+    if len(phases) > MAX_DRAWN:  # a hostile stream switching phase at every chunk
+        drawn = _columns(phases, x)
+    else:
+        drawn = [(x(p.start_ms), x(p.end_ms), p.kind, p.label) for p in phases]
+    for left, right, kind, label in drawn:
+        css = "tl-" + kind.replace("_", "-")
+        body.append(f'<rect x="{_num(left)}" y="{BAND_Y}" width="{_num(max(right - left, 1.0))}" '
                     f'height="{BAND_H}" class="tl-phase {css}" fill="currentColor" '
-                    f'fill-opacity="0.35"><title>{escape(phase.label)}</title></rect>')
-        if ("rect", css, phase.label) not in legend:
-            legend.append(("rect", css, phase.label))
+                    f'fill-opacity="0.35"><title>{escape(label)}</title></rect>')
+        if ("rect", css, label) not in legend:
+            legend.append(("rect", css, label))
 
 
 def _chart(t, x, body: list[str], legend: list) -> None:
@@ -152,7 +181,7 @@ def _legend(items: list, top: float, body: list[str]) -> int:
             left, y = PAD, y + FONT + 5
         if kind == "rect":
             body.append(f'<rect x="{_num(left)}" y="{_num(y - 9)}" width="12" height="10" '
-                        f'class="{css}" fill="currentColor" fill-opacity="0.35"/>')
+                        f'class="tl-swatch {css}" fill="currentColor" fill-opacity="0.35"/>')
         else:
             body.append(f'<line x1="{_num(left)}" y1="{_num(y - 4)}" x2="{_num(left + 12)}" '
                         f'y2="{_num(y - 4)}" class="{css}" stroke="currentColor"/>')

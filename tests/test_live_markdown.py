@@ -19,6 +19,7 @@ BLOCK_PIECES = [
     "===", "| a | b |", "|---|---|", "| 1 |", "|", ":-:", "[x]: /u", "[x]", "[X]", "[y]: /v ",
     '"t"', "'t'", "(t)", "[x][]", "![x]", "*", "**", "_", "`", "<", ">", "&amp;", "\\",
     "<script>", "</script>", "alert(1)", "word", "two words", "def f():", "\u202e", "\x00",
+    "  \n", "\\\n", "> > ", "- [ ] ", "<!--", "-->", "<http://a.b>", "\u00a0", "~~", "&#",
 ]
 block_text = st.lists(st.sampled_from(BLOCK_PIECES) | st.text(max_size=6),
                       max_size=50).map("".join)

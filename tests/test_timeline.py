@@ -264,6 +264,19 @@ def test_a_huge_stream_draws_a_bounded_svg():
     assert data["truncated"] and len(data["phases"]) == timeline.JSON_LIMIT
 
 
+def test_too_many_phases_show_which_one_dominates_each_stretch():
+    # 3 reasoning chunks to 1 content chunk for the first half, then the other way round.
+    events = [(THINK if i % 4 else SAY) if i < 8_000 else (SAY if i % 4 else THINK)
+              for i in range(16_000)]
+    t = build(events, [float(i) for i in range(16_000)], total_ms=16_000)
+    assert len(t.phases) > MAX_DRAWN
+    bands = [(float(r["x"]), float(r["width"]), r["class"][1])
+             for r in svg_soup(t).select("rect.tl-phase")]
+    assert [kind for *_, kind in bands] == ["tl-reasoning", "tl-content"]
+    (left, width, _), (middle, rest, _) = bands
+    assert left == 6 and middle == pytest.approx(180, abs=1) and middle + rest == 354
+
+
 def test_the_json_form_has_the_numbers_and_the_phases_with_labels():
     data = json.loads(build([THINK, SAY], [10, 20]).to_json())
     assert data["first_reasoning_ms"] == 10 and data["first_content_ms"] == 20
