@@ -198,7 +198,11 @@ class LiveMarkdown:
         self.snapshots += 1
         self._last_cost = len(tail)
         self.rendered_chars += len(tail)
-        cut = _cut(tail, tokens)
+        # A definition still in the tail may yet change (or vanish): blocks that could use it
+        # are not finished while it is below them.
+        last_ref = max((ref["map"][0] for label, ref in env["references"].items()
+                        if label not in self._done_refs), default=-1)
+        cut = _cut(tail, tokens, last_ref)
         if cut is not None:
             index, line, offset = cut
             self._done_html.append(str(sanitize(md.renderer.render(tokens[:index], md.options,
@@ -223,8 +227,12 @@ class LiveMarkdown:
                       "appears when it is complete.</p>").format(self.stopped)
 
 
-def _cut(text: str, tokens) -> tuple[int, int, int] | None:
-    """The last safe place to cut: (token index, line, character offset), or None."""
+def _cut(text: str, tokens, last_ref: int) -> tuple[int, int, int] | None:
+    """The last safe place to cut: (token index, line, character offset), or None.
+
+    A cut above line ``last_ref`` (a link definition below it) is safe only if nothing
+    above it could be a link.
+    """
     starts = [(i, t.map[0], t.map[1], t.type) for i, t in enumerate(tokens)
               if t.level == 0 and t.nesting >= 0 and t.block and t.map]
     if len(starts) < 2:
@@ -237,7 +245,9 @@ def _cut(text: str, tokens) -> tuple[int, int, int] | None:
         after_blank = not lines[line - 1].strip(" \t")
         closed = kind in CLOSED_BLOCKS and end == line
         if after_blank or closed:
-            return index, line, sum(len(part) + 1 for part in lines[:line])
+            offset = sum(len(part) + 1 for part in lines[:line])
+            if line > last_ref or "[" not in text[:offset]:
+                return index, line, offset
     return None
 
 

@@ -20,6 +20,7 @@ BLOCK_PIECES = [
     '"t"', "'t'", "(t)", "[x][]", "![x]", "*", "**", "_", "`", "<", ">", "&amp;", "\\",
     "<script>", "</script>", "alert(1)", "word", "two words", "def f():", "\u202e", "\x00",
     "  \n", "\\\n", "> > ", "- [ ] ", "<!--", "-->", "<http://a.b>", "\u00a0", "~~", "&#",
+    "[x]:", "/u", ")", "<", "[x]: <", ">",
 ]
 block_text = st.lists(st.sampled_from(BLOCK_PIECES) | st.text(max_size=6),
                       max_size=50).map("".join)
@@ -44,6 +45,18 @@ def test_every_snapshot_is_the_full_render_of_the_text_so_far(data):
         assert str(snapshot) == str(markdown_html(prefix))
 
 
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_long_documents_snapshotted_often_match_the_full_render(data):
+    # Short texts hold few blocks; a definition changing below several finished blocks took
+    # documents of 50 pieces and more to show up.
+    text = data.draw(st.lists(st.sampled_from(BLOCK_PIECES), min_size=50, max_size=200)
+                     .map("".join))
+    cuts = data.draw(st.lists(st.integers(0, len(text)), min_size=10, max_size=40))
+    for prefix, snapshot in feed_in_pieces(text, cuts):
+        assert str(snapshot) == str(markdown_html(prefix))
+
+
 REGRESSIONS = {
     # A definition below a finished block turns its '[x]' into a link.
     "late reference": ("[x]\n\npara\n\n[x]: /u\n", [4, 11]),
@@ -59,6 +72,9 @@ REGRESSIONS = {
     "CR and LF apart": ("a\r\n\r\n- b\r\n\r\nc", [1, 2, 3, 4, 9, 10]),
     "indented code across blank lines": ("    a\n\n    b\n\nc\n", [7, 12]),
     "nested list": ("- a\n  - b\n\n  c\n\nd\n", [4, 10, 14]),
+    # A definition in the growing tail that stops being one: '2)' is no destination.
+    "definition that vanishes": ("[x]\n\nt\n\n[x]:2)", [12, 13]),
+    "definition that vanishes under a quote": ("[x]\n\n>\n[x]:v h", [10, 11, 12, 13]),
 }
 
 
