@@ -294,7 +294,7 @@ def python_openai(body: dict, base_url: str | None, stream: bool) -> str:
              "import os", "", "from openai import OpenAI", "",
              f'client = OpenAI(api_key=os.environ["{KEY_ENV}"], base_url={base})', "",
              f"{'stream' if stream else 'completion'} = client.chat.completions.create(",
-             *arguments, ")"]
+             *arguments, ")", ""]
     if stream:
         lines += ["for chunk in stream:", "    for choice in chunk.choices:",
                   '        print(choice.delta.content or "", end="", flush=True)', "print()", ""]

@@ -19,6 +19,8 @@ from pygments.formatters import HtmlFormatter
 from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
 
+from playground import codegen
+
 MARKDOWN_LIMIT = 200_000  # characters rendered as markdown; beyond, escaped plain text
 # markdown-it spends ~35 µs per unmatched '[' (100,000 of them took 3.5 s), so cap them.
 BRACKET_LIMIT = 2_000
@@ -26,6 +28,8 @@ BRACKET_LIMIT = 2_000
 # every stream on it); 20,000 bounds that to ~0.15 s and still fits any real reply.
 EMPHASIS_LIMIT = 20_000
 TREE_LIMIT = 2_000_000  # characters of JSON drawn as a foldable tree; beyond, plain text
+# Characters of Get code coloured by Pygments; beyond (a very long prompt), escaped plain text.
+CODE_HIGHLIGHT_LIMIT = 100_000
 LEXERS = {
     "bash", "c", "cpp", "csharp", "css", "diff", "go", "html", "java", "javascript", "js",
     "json", "kotlin", "markdown", "php", "python", "py", "ruby", "rust", "scala", "sh", "shell",
@@ -99,6 +103,23 @@ def markdown_html(text: str | None, limit: int = MARKDOWN_LIMIT) -> Markup:
         return sanitize(_markdown().render(text))
     return Markup('<p class="notice">This reply is shown as plain text: {}.</p>'
                   '<pre class="plain">{}</pre>').format(reason, text)
+
+
+def highlight_code(code: str, lang: str) -> Markup:
+    """Colour code through the replies' Pygments path and sanitizer; its text is unchanged."""
+    html = _highlight(code, lang, "") if len(code) <= CODE_HIGHLIGHT_LIMIT else ""
+    return sanitize(html) if html else escape(code)
+
+
+def code_view(run, shared: bool = False) -> dict | None:
+    """Get code for a run: the five snippets of the body it sent, highlighted, and a note."""
+    if not isinstance(run.request, dict):
+        return None
+    base = codegen.base_for(run.endpoint, provider=run.provider, demo=run.demo, shared=shared)
+    return {"note": base.note, "snippets": [
+        {"key": s.key, "label": s.label, "filename": s.filename, "code": s.code,
+         "html": highlight_code(s.code, s.lang)}
+        for s in codegen.snippets(run.request, base.url, run.stream)]}
 
 
 def pretty_json(value) -> str:
@@ -191,8 +212,8 @@ def choice_views(response) -> list[dict]:
     return views
 
 
-def present(run) -> dict:
-    """Everything ``_result.html`` shows for a run, computed once."""
+def present(run, shared: bool = False) -> dict:
+    """Everything ``_result.html`` shows for a run, computed once (``shared``: for a stranger)."""
     response = run.response if isinstance(run.response, dict) else None
     answered = response.get("model") if response else None
     return {
@@ -205,4 +226,5 @@ def present(run) -> dict:
         "response_json": pretty_json(run.response) if run.response is not None else None,
         "response_tree": json_tree(run.response) if run.response is not None else None,
         "events_text": "\n\n".join(f"data: {e}" for e in run.events) if run.events else None,
+        "code": code_view(run, shared),
     }
