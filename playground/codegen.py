@@ -38,8 +38,12 @@ NODE_SDK_PARAMS = PYTHON_SDK_PARAMS | {"reasoning_effort", "metadata", "store", 
 CONTROLS = "\x00-\x1f"
 INVISIBLE = ("\x7f-\x9f\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2"
              "\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb"
-             "\ud800-\udfff\U000110bd\U000110cd\U00013430-\U0001343f\U0001bca0-\U0001bca3"
-             "\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f")
+             "\ud800-\udfff")
+# Kept apart: a class with characters beyond U+FFFF makes every match ~6x slower, and these
+# are looked for only in text that has such characters at all (emoji, mostly).
+INVISIBLE_ASTRAL = re.compile("[\U000110bd\U000110cd\U00013430-\U0001343f\U0001bca0-\U0001bca3"
+                              "\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f]")
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
 _PY_SPECIAL = re.compile(f'[\\\\"{CONTROLS}{INVISIBLE}]')
 _JS_SPECIAL = re.compile(f'[\\\\"{CONTROLS}{INVISIBLE}]|<(?=[/!])')  # "</script>", "<!--"
 _JSON_SPECIAL = re.compile(f"[{INVISIBLE}]")  # json.dumps escapes quotes and C0 itself
@@ -116,16 +120,23 @@ def _code_point(char: str, short: str, long: str, astral: str) -> str:
     return (short if code < 0x100 else long if code < 0x10000 else astral).format(code)
 
 
+def _sub(pattern: re.Pattern, text: str, escape) -> str:
+    text = pattern.sub(escape, text)
+    if not text.isascii() and _ASTRAL.search(text):
+        text = INVISIBLE_ASTRAL.sub(escape, text)
+    return text
+
+
 def py_string(text: str) -> str:
     """A double-quoted Python literal of ``text``."""
-    return '"' + _PY_SPECIAL.sub(lambda m: _SHORT.get(m.group()) or _code_point(
-        m.group(), "\\x{:02x}", "\\u{:04x}", "\\U{:08x}"), text) + '"'
+    return '"' + _sub(_PY_SPECIAL, text, lambda m: _SHORT.get(m.group()) or _code_point(
+        m.group(), "\\x{:02x}", "\\u{:04x}", "\\U{:08x}")) + '"'
 
 
 def js_string(text: str) -> str:
     """A double-quoted JavaScript literal of ``text``, safe inside an HTML script element."""
-    return '"' + _JS_SPECIAL.sub(lambda m: _SHORT.get(m.group()) or _code_point(
-        m.group(), "\\x{:02x}", "\\u{:04x}", "\\u{{{:x}}}"), text) + '"'
+    return '"' + _sub(_JS_SPECIAL, text, lambda m: _SHORT.get(m.group()) or _code_point(
+        m.group(), "\\x{:02x}", "\\u{:04x}", "\\u{{{:x}}}")) + '"'
 
 
 def _json_escape(match: re.Match) -> str:
@@ -138,7 +149,7 @@ def _json_escape(match: re.Match) -> str:
 
 def json_text(body) -> str:
     """Indented JSON of ``body``, readable (non-ASCII kept) but with invisibles escaped."""
-    return _JSON_SPECIAL.sub(_json_escape, json.dumps(body, indent=2, ensure_ascii=False))
+    return _sub(_JSON_SPECIAL, json.dumps(body, indent=2, ensure_ascii=False), _json_escape)
 
 
 def shell_quote(text: str) -> str:
@@ -157,30 +168,28 @@ def _scalar(value, lang: str) -> str:
 
 def literal(value, lang: str, level: int = 0, indent: int = 4) -> str:
     """``value`` as a Python or JavaScript literal: one line when it fits, else indented."""
-    if not isinstance(value, dict | list) or not value:
-        return _scalar(value, lang) if not isinstance(value, dict | list) else \
-            ("{}" if isinstance(value, dict) else "[]")
-    one = _inline(value, lang)
-    if len(one) + indent * level <= WIDTH and "\n" not in one:
-        return one
-    pad = " " * (indent * (level + 1))
+    return _layout(value, lang, level, indent)[1]
+
+
+def _layout(value, lang: str, level: int, indent: int) -> tuple[str, str]:
+    """(one line, laid out) for ``value``, escaping each string once however deep it is."""
+    if not isinstance(value, dict | list):
+        text = _scalar(value, lang)
+        return text, text
     if isinstance(value, dict):
-        items = [f"{pad}{_scalar(str(k), lang)}: {literal(v, lang, level + 1, indent)}"
-                 for k, v in value.items()]
         opener, closer = "{", "}"
+        keys = [_scalar(str(k), lang) + ": " for k in value]
+        children = [_layout(v, lang, level + 1, indent) for v in value.values()]
     else:
-        items = [pad + literal(v, lang, level + 1, indent) for v in value]
         opener, closer = "[", "]"
-    return opener + "\n" + ",\n".join(items) + ",\n" + " " * (indent * level) + closer
-
-
-def _inline(value, lang: str) -> str:
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{_scalar(str(k), lang)}: {_inline(v, lang)}"
-                               for k, v in value.items()) + "}"
-    if isinstance(value, list):
-        return "[" + ", ".join(_inline(v, lang) for v in value) + "]"
-    return _scalar(value, lang)
+        keys = [""] * len(value)
+        children = [_layout(v, lang, level + 1, indent) for v in value]
+    one = opener + ", ".join(k + c[0] for k, c in zip(keys, children, strict=True)) + closer
+    if not value or len(one) + indent * level <= WIDTH:
+        return one, one
+    pad = " " * (indent * (level + 1))
+    items = ",\n".join(pad + k + c[1] for k, c in zip(keys, children, strict=True))
+    return one, f"{opener}\n{items},\n{' ' * (indent * level)}{closer}"
 
 
 def unsafe_integers(value) -> list[int]:
@@ -241,8 +250,8 @@ def _python_base(base_url: str | None) -> str:
 
 
 def python_requests(body: dict, base_url: str | None, stream: bool) -> str:
-    lines = ['"""The playground\'s request, with requests (pip install requests).', "",
-             f'The key is read from {KEY_ENV}; it is never written in this file.', '"""',
+    lines = ["# The playground's request, with requests (pip install requests).",
+             f"# The key is read from {KEY_ENV}; it is never written in this file.",
              *(["import json"] if stream else []), "import os", "", "import requests", "",
              _python_base(base_url), f'API_KEY = os.environ["{KEY_ENV}"]', "",
              f"body = {literal(body, 'python')}", "",
@@ -289,8 +298,8 @@ def python_openai(body: dict, base_url: str | None, stream: bool) -> str:
     if _SURROGATE.search(json.dumps(body, ensure_ascii=False)):
         arguments[:0] = ["    # This body has lone surrogates (U+D800 to U+DFFF), which the SDK "
                          "cannot encode:", "    # send it with requests instead."]
-    lines = ['"""The playground\'s request, with the OpenAI SDK (pip install openai).', "",
-             f'The key is read from {KEY_ENV}; it is never written in this file.', '"""',
+    lines = ["# The playground's request, with the OpenAI SDK (pip install openai).",
+             f"# The key is read from {KEY_ENV}; it is never written in this file.",
              "import os", "", "from openai import OpenAI", "",
              f'client = OpenAI(api_key=os.environ["{KEY_ENV}"], base_url={base})', "",
              f"{'stream' if stream else 'completion'} = client.chat.completions.create(",
@@ -348,7 +357,7 @@ def javascript_fetch(body: dict, base_url: str | None, stream: bool) -> str:
              f'const API_KEY = env.{KEY_ENV} || "{KEY_PLACEHOLDER}";',
              f"const BASE_URL = {base};", ""]
     if exact:
-        text = _JSON_SPECIAL.sub(_json_escape, json.dumps(body, ensure_ascii=False))
+        text = _sub(_JSON_SPECIAL, json.dumps(body, ensure_ascii=False), _json_escape)
         lines += ["// Sent as JSON text: it has integers beyond what JavaScript holds exactly.",
                   f"const body = {js_string(text)};"]
     else:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from functools import lru_cache
+from functools import cache, lru_cache
 
 import nh3
 from markdown_it import MarkdownIt
@@ -30,6 +30,7 @@ EMPHASIS_LIMIT = 20_000
 TREE_LIMIT = 2_000_000  # characters of JSON drawn as a foldable tree; beyond, plain text
 # Characters of Get code coloured by Pygments; beyond (a very long prompt), escaped plain text.
 CODE_HIGHLIGHT_LIMIT = 100_000
+CODE_BLOCK_CACHED = 2_000  # characters of a code block kept highlighted (256 blocks at most)
 LEXERS = {
     "bash", "c", "cpp", "csharp", "css", "diff", "go", "html", "java", "javascript", "js",
     "json", "kotlin", "markdown", "php", "python", "py", "ruby", "rust", "scala", "sh", "shell",
@@ -106,9 +107,30 @@ def markdown_html(text: str | None, limit: int = MARKDOWN_LIMIT) -> Markup:
 
 
 def highlight_code(code: str, lang: str) -> Markup:
-    """Colour code through the replies' Pygments path and sanitizer; its text is unchanged."""
-    html = _highlight(code, lang, "") if len(code) <= CODE_HIGHLIGHT_LIMIT else ""
-    return sanitize(html) if html else escape(code)
+    """Colour code through the replies' Pygments lexers and sanitizer; its text is unchanged.
+
+    Get code's programs differ from run to run only in a few blocks (the body), so each block
+    between blank lines is coloured on its own and the common ones come from a cache.
+    """
+    if len(code) > CODE_HIGHLIGHT_LIMIT or lang not in LEXERS:
+        return escape(code)
+    return Markup("\n\n").join(
+        _code_block(block, lang) if len(block) <= CODE_BLOCK_CACHED else
+        _code_block.__wrapped__(block, lang) for block in code.split("\n\n"))
+
+
+@cache
+def _code_lexer(lang: str):
+    return get_lexer_by_name(lang, stripnl=False, ensurenl=False)
+
+
+@lru_cache(maxsize=256)
+def _code_block(block: str, lang: str) -> Markup:
+    # No stripping or added line ends: the page's text must be the code, byte for byte.
+    html = highlight(block, _code_lexer(lang), _FORMATTER)
+    if html.endswith("\n") and not block.endswith("\n"):
+        html = html[:-1]  # the formatter ends every line, the last one too
+    return sanitize(html)
 
 
 def code_view(run, shared: bool = False) -> dict | None:

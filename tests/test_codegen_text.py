@@ -200,3 +200,30 @@ def test_curl_sends_the_body_from_a_quoted_here_document():
     sent, tail = rest.rsplit("\nJSON\n", 1)
     assert json.loads(sent) == body and tail == ""
     assert "$AIMLAPI_API_KEY" not in sent
+
+
+# -- shown on the page --------------------------------------------------------------------------
+@pytest.mark.parametrize("name", ["plain", "shell", "html", "bidi overrides", "lone surrogates"])
+def test_highlighted_code_reads_exactly_as_the_code(name):
+    from html import unescape
+
+    from bs4 import BeautifulSoup
+
+    from playground.render import highlight_code
+
+    body = {"model": "m", "messages": [{"role": "user", "content": TEXTS[name]}],
+            "tools": [{"type": "function", "function": {"name": "f"}}], "top_k": 1}
+    for stream in (False, True):
+        for snippet in snippets(body, "https://api.example.com/v1", stream):
+            html = str(highlight_code(snippet.code, snippet.lang))
+            soup = BeautifulSoup(f"<pre>{html}</pre>", "html.parser").pre  # as on the page
+            assert {t.name for t in soup.find_all(True)} == {"span"}
+            assert unescape(soup.get_text()) == snippet.code, snippet.key
+
+
+def test_code_too_long_to_colour_is_shown_as_escaped_text():
+    from playground.render import CODE_HIGHLIGHT_LIMIT, highlight_code
+
+    code = "x = '<b>'\n" * (CODE_HIGHLIGHT_LIMIT // 10 + 1)
+    assert str(highlight_code(code, "python")) == code.replace("<", "&lt;").replace(
+        ">", "&gt;").replace("'", "&#39;")
