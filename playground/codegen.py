@@ -3,9 +3,9 @@
 Pure: from (base URL, request body, stream) to five snippets. Each sends a body *equal* to
 the one given; the key is read from ``AIMLAPI_API_KEY`` and never written into the code; the
 base URL is a literal only when the caller says it is public (``base_for`` decides), else it
-is read from ``AIMLAPI_BASE_URL``. Every string is escaped for its language, and characters
-a reader cannot see (controls, bidi overrides, lone surrogates) are written as escapes, so
-the code shows what it sends. The tests execute every snippet against a real server.
+is read from ``AIMLAPI_BASE_URL``. Values are written by ``literals.py``, which escapes every
+string for its language and every character a reader cannot see, so the code shows what it
+sends. The tests execute every snippet against a real server.
 """
 
 from __future__ import annotations
@@ -16,13 +16,20 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from playground.literals import (
+    SURROGATE,
+    js_string,
+    json_text,
+    literal,
+    py_string,
+    shell_quote,
+    unsafe_integers,
+)
 from playground.settings import CUSTOM
 
 AIMLAPI_URL = "https://api.aimlapi.com/v1"
 KEY_ENV, BASE_ENV = "AIMLAPI_API_KEY", "AIMLAPI_BASE_URL"
 KEY_PLACEHOLDER, BASE_PLACEHOLDER = "YOUR_AIMLAPI_API_KEY", "YOUR_AIMLAPI_BASE_URL"
-WIDTH = 88  # a value that fits on one line this wide stays on one line
-JS_SAFE_INT = 2**53 - 1
 # The Python SDK's own keyword arguments (openai>=1.45); any other key goes in extra_body.
 PYTHON_SDK_PARAMS = frozenset({
     "model", "messages", "frequency_penalty", "logit_bias", "logprobs", "max_tokens",
@@ -32,24 +39,7 @@ PYTHON_SDK_PARAMS = frozenset({
 # Node's SDK sends any key it is given, but its types name only the standard ones.
 NODE_SDK_PARAMS = PYTHON_SDK_PARAMS | {"reasoning_effort", "metadata", "store", "modalities",
                                        "audio", "prediction", "service_tier", "verbosity"}
-# Characters written as escapes in every language: quotes and backslashes, C0/C1 controls,
-# lone surrogates, line/paragraph separators, and the invisible format characters
-# (zero-width, bidi marks, embeddings, overrides and isolates, tags) a reader would not see.
-CONTROLS = "\x00-\x1f"
-INVISIBLE = ("\x7f-\x9f\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2"
-             "\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb"
-             "\ud800-\udfff")
-# Kept apart: a class with characters beyond U+FFFF makes every match ~6x slower, and these
-# are looked for only in text that has such characters at all (emoji, mostly).
-INVISIBLE_ASTRAL = re.compile("[\U000110bd\U000110cd\U00013430-\U0001343f\U0001bca0-\U0001bca3"
-                              "\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f]")
-_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
-_PY_SPECIAL = re.compile(f'[\\\\"{CONTROLS}{INVISIBLE}]')
-_JS_SPECIAL = re.compile(f'[\\\\"{CONTROLS}{INVISIBLE}]|<(?=[/!])')  # "</script>", "<!--"
-_JSON_SPECIAL = re.compile(f"[{INVISIBLE}]")  # json.dumps escapes quotes and C0 itself
-_SHORT = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
 HEREDOC = "JSON"
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -112,95 +102,6 @@ def base_for(endpoint: str | None, *, provider: str | None = None, demo: bool = 
         return Base(url)
     return Base(None, f"This run went to an address that is not shown here: set {BASE_ENV} "
                       "to it.")
-
-
-# -- escaping ----------------------------------------------------------------------------------
-def _code_point(char: str, short: str, long: str, astral: str) -> str:
-    code = ord(char)
-    return (short if code < 0x100 else long if code < 0x10000 else astral).format(code)
-
-
-def _sub(pattern: re.Pattern, text: str, escape) -> str:
-    text = pattern.sub(escape, text)
-    if not text.isascii() and _ASTRAL.search(text):
-        text = INVISIBLE_ASTRAL.sub(escape, text)
-    return text
-
-
-def py_string(text: str) -> str:
-    """A double-quoted Python literal of ``text``."""
-    return '"' + _sub(_PY_SPECIAL, text, lambda m: _SHORT.get(m.group()) or _code_point(
-        m.group(), "\\x{:02x}", "\\u{:04x}", "\\U{:08x}")) + '"'
-
-
-def js_string(text: str) -> str:
-    """A double-quoted JavaScript literal of ``text``, safe inside an HTML script element."""
-    return '"' + _sub(_JS_SPECIAL, text, lambda m: _SHORT.get(m.group()) or _code_point(
-        m.group(), "\\x{:02x}", "\\u{:04x}", "\\u{{{:x}}}")) + '"'
-
-
-def _json_escape(match: re.Match) -> str:
-    code = ord(match.group())
-    if code < 0x10000:
-        return f"\\u{code:04x}"
-    code -= 0x10000
-    return f"\\u{0xd800 + (code >> 10):04x}\\u{0xdc00 + (code & 0x3ff):04x}"
-
-
-def json_text(body) -> str:
-    """Indented JSON of ``body``, readable (non-ASCII kept) but with invisibles escaped."""
-    return _sub(_JSON_SPECIAL, json.dumps(body, indent=2, ensure_ascii=False), _json_escape)
-
-
-def shell_quote(text: str) -> str:
-    return "'" + text.replace("'", "'\\''") + "'"
-
-
-def _scalar(value, lang: str) -> str:
-    if value is None:
-        return "None" if lang == "python" else "null"
-    if isinstance(value, bool):
-        return ("True" if value else "False") if lang == "python" else str(value).lower()
-    if isinstance(value, int | float):
-        return repr(value)
-    return (py_string if lang == "python" else js_string)(str(value))
-
-
-def literal(value, lang: str, level: int = 0, indent: int = 4) -> str:
-    """``value`` as a Python or JavaScript literal: one line when it fits, else indented."""
-    return _layout(value, lang, level, indent)[1]
-
-
-def _layout(value, lang: str, level: int, indent: int) -> tuple[str, str]:
-    """(one line, laid out) for ``value``, escaping each string once however deep it is."""
-    if not isinstance(value, dict | list):
-        text = _scalar(value, lang)
-        return text, text
-    if isinstance(value, dict):
-        opener, closer = "{", "}"
-        keys = [_scalar(str(k), lang) + ": " for k in value]
-        children = [_layout(v, lang, level + 1, indent) for v in value.values()]
-    else:
-        opener, closer = "[", "]"
-        keys = [""] * len(value)
-        children = [_layout(v, lang, level + 1, indent) for v in value]
-    one = opener + ", ".join(k + c[0] for k, c in zip(keys, children, strict=True)) + closer
-    if not value or len(one) + indent * level <= WIDTH:
-        return one, one
-    pad = " " * (indent * (level + 1))
-    items = ",\n".join(pad + k + c[1] for k, c in zip(keys, children, strict=True))
-    return one, f"{opener}\n{items},\n{' ' * (indent * level)}{closer}"
-
-
-def unsafe_integers(value) -> list[int]:
-    """Integers JavaScript cannot hold exactly (beyond ±2^53−1), found anywhere in ``value``."""
-    if isinstance(value, dict):
-        return [n for v in value.values() for n in unsafe_integers(v)]
-    if isinstance(value, list):
-        return [n for v in value for n in unsafe_integers(v)]
-    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > JS_SAFE_INT:
-        return [value]
-    return []
 
 
 # -- the five snippets -------------------------------------------------------------------------
@@ -295,7 +196,7 @@ def python_openai(body: dict, base_url: str | None, stream: bool) -> str:
     if extra:
         arguments += ["    # Not the SDK's own parameters: extra_body sends them as they are.",
                       f"    extra_body={literal(extra, 'python', 1)},"]
-    if _SURROGATE.search(json.dumps(body, ensure_ascii=False)):
+    if SURROGATE.search(json.dumps(body, ensure_ascii=False)):
         arguments[:0] = ["    # This body has lone surrogates (U+D800 to U+DFFF), which the SDK "
                          "cannot encode:", "    # send it with requests instead."]
     lines = ["# The playground's request, with the OpenAI SDK (pip install openai).",
@@ -357,9 +258,8 @@ def javascript_fetch(body: dict, base_url: str | None, stream: bool) -> str:
              f'const API_KEY = env.{KEY_ENV} || "{KEY_PLACEHOLDER}";',
              f"const BASE_URL = {base};", ""]
     if exact:
-        text = _sub(_JSON_SPECIAL, json.dumps(body, ensure_ascii=False), _json_escape)
         lines += ["// Sent as JSON text: it has integers beyond what JavaScript holds exactly.",
-                  f"const body = {js_string(text)};"]
+                  f"const body = {js_string(json_text(body, indent=None))};"]
     else:
         lines += [f"const body = {literal(body, 'javascript', indent=2)};"]
     lines += ["", "async function main() {",

@@ -1,5 +1,6 @@
-"""Get code's text, as tables: each language's strings read back to the same text, the base
-URL rules keep internal addresses out, and each SDK gets its parameters where it wants them."""
+"""Get code's text, as tables: each language's strings read back to the same text (literals.py),
+the base URL rules keep internal addresses out, and each SDK gets its parameters where it
+wants them (codegen.py)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ import unicodedata
 import pytest
 
 from playground import codegen
-from playground.codegen import base_for, js_string, json_text, py_string, shell_quote, snippets
+from playground.codegen import base_for, snippets
+from playground.literals import js_string, json_text, py_string, shell_quote
 
 TEXTS = {
     "plain": "Hello",
