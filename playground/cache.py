@@ -59,7 +59,13 @@ class Cached:
     def get(self) -> Snapshot:
         """The current snapshot; starts a refresh when due, waits only while there is none."""
         with self._lock:
-            running = self._start() if self._due() else self._running
+            start = self._due()
+            if start:
+                self._running = threading.Event()
+            running = self._running
+        if start:  # outside the lock: the work may run right here, and it takes the lock
+            self.spawn(lambda: self._refresh(running))
+        with self._lock:
             empty = self._value is None
         if empty and running is not None and self.wait > 0:
             running.wait(self.wait)  # the first page waits a little, never long
@@ -94,11 +100,6 @@ class Cached:
         if self._failed is not None and now - self._failed < self.retry_after:
             return False
         return self._checked is None or now - self._checked >= self.ttl
-
-    def _start(self) -> threading.Event:
-        running = self._running = threading.Event()
-        self.spawn(lambda: self._refresh(running))
-        return running
 
     def _refresh(self, running: threading.Event) -> None:
         try:
