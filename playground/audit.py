@@ -156,10 +156,13 @@ def _n(request: dict, reply: _Reply) -> list[Line]:
         return []
     got = len(reply.choices)
     if reply.nothing or not reply.complete and got < n:
-        return [Line("n", str(n), f"{got} choices before the run ended" if got else NO_REPLY,
+        return [Line("n", str(n), f"{_choices(got)} before the run ended" if got else NO_REPLY,
                      UNKNOWN)]
-    word = "choice" if got == 1 else "choices"
-    return [Line("n", str(n), f"{got} {word}", OK if got == n else WARNING)]
+    return [Line("n", str(n), _choices(got), OK if got == n else WARNING)]
+
+
+def _choices(count: int) -> str:
+    return f"{count} choice{'' if count == 1 else 's'}"
 
 
 def _stop(request: dict, reply: _Reply) -> list[Line]:
@@ -214,8 +217,11 @@ def _response_format(request: dict, reply: _Reply) -> list[Line]:
         fenced = text.lstrip().startswith("```")
         return [Line("response_format", asked, "not valid JSON" + (
             " (wrapped in a code fence)" if fenced else ""), WARNING, result.notes)]
-    return [Line("response_format", asked, f"valid JSON; the schema {result.label}", UNKNOWN,
-                 result.notes)]
+    if result.status == "bad_schema":
+        return [Line("response_format", asked, "the schema has problems, so the reply was not "
+                     "checked against it", UNKNOWN, result.notes)]
+    return [Line("response_format", asked, "the check against the schema could not finish",
+                 UNKNOWN, result.notes)]
 
 
 def _seed(request: dict, reply: _Reply) -> list[Line]:
@@ -308,11 +314,11 @@ def _model(request: dict, reply: _Reply, names: tuple[str, ...]) -> list[Line]:
     if not isinstance(asked, str) or not asked:
         return []
     if reply.model is None:
-        return [Line("model", _show(asked, 60), NO_REPLY if reply.nothing
+        return [Line("model", asked[:100], NO_REPLY if reply.nothing
                      else "the response does not name its model", UNKNOWN)]
     same = _same_model(asked, reply.model, names)
-    got = _show(reply.model, 60) + ("" if same else ": a different model answered")
-    return [Line("model", _show(asked, 60), got, OK if same else WARNING)]
+    got = reply.model[:100] + ("" if same else ": a different model answered")
+    return [Line("model", asked[:100], got, OK if same else WARNING)]
 
 
 def _listed(request: dict, accepted: frozenset[str] | None) -> list[Line]:

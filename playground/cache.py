@@ -15,7 +15,22 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from playground.catalogue import Fetched
+
+def conditional_headers(etag: str | None) -> dict[str, str]:
+    """The header that asks for ``304 Not Modified`` when the catalogue has not moved."""
+    if not isinstance(etag, str) or not etag.strip() or len(etag) > 512 \
+            or "\n" in etag or "\r" in etag:
+        return {}
+    return {"If-None-Match": etag.strip()}
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """What one request brought: its status, ETag and parsed JSON (None on a 304)."""
+
+    status: int
+    etag: str | None = None
+    data: object = None
 
 
 @dataclass(frozen=True)

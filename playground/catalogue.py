@@ -413,18 +413,3 @@ def unlisted_parameters(body: dict, accepted: frozenset[str] | None) -> tuple[st
         return ()
     return tuple(sorted(str(k) for k in body if k not in accepted))
 
-
-# -- refreshing: ETag and If-None-Match --------------------------------------------------------
-def conditional_headers(etag: str | None) -> dict[str, str]:
-    """The header that asks for ``304 Not Modified`` when the catalogue has not moved."""
-    etag = _text(etag, 512)
-    return {"If-None-Match": etag} if etag and "\n" not in etag and "\r" not in etag else {}
-
-
-@dataclass(frozen=True)
-class Fetched:
-    """What one catalogue request brought: its status, ETag and parsed JSON (None on 304)."""
-
-    status: int
-    etag: str | None = None
-    data: object = None

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from playground.cache import Cached
-from playground.catalogue import Fetched, parse_catalogue
+from playground.cache import Cached, Fetched, conditional_headers
+from playground.catalogue import parse_catalogue
 from tests.fake_upstream import fixture
 
 CATALOGUE = fixture("catalogue.json")
@@ -157,3 +157,14 @@ def test_refresh_now_fetches_in_this_thread():
     provider = Provider(Fetched(200, 'W/"v1"', CATALOGUE))
     cached = Cached(provider, parse_catalogue, spawn=lambda job: None, wait=0)
     assert cached.refresh().available and provider.sent == [None]
+
+
+# -- refreshing with the ETag ----------------------------------------------------------------
+@pytest.mark.parametrize(("etag", "headers"), [
+    ('W/"1440a0-uH6NONsG"', {"If-None-Match": 'W/"1440a0-uH6NONsG"'}),
+    (None, {}),
+    ("", {}),
+    ('W/"x"\r\nX-Injected: 1', {}),  # a header from the provider is never echoed raw
+])
+def test_the_conditional_request_header(etag, headers):
+    assert conditional_headers(etag) == headers

@@ -10,7 +10,6 @@ from playground.catalogue import (
     Model,
     Rate,
     accepted_parameters,
-    conditional_headers,
     kind_of,
     parse_catalogue,
     parse_model,
@@ -292,17 +291,6 @@ def test_a_document_that_refers_to_itself_ends():
         "components": {"schemas": {"A": {"allOf": [{"$ref": "#/components/schemas/A"},
                                                    {"properties": {"model": {}}}]}}}}
     assert accepted_parameters(looping) == frozenset({"model"})
-
-
-# -- refreshing with the ETag ----------------------------------------------------------------
-@pytest.mark.parametrize(("etag", "headers"), [
-    ('W/"1440a0-uH6NONsG"', {"If-None-Match": 'W/"1440a0-uH6NONsG"'}),
-    (None, {}),
-    ("", {}),
-    ('W/"x"\r\nX-Injected: 1', {}),  # a header from the provider is never echoed raw
-])
-def test_the_conditional_request_header(etag, headers):
-    assert conditional_headers(etag) == headers
 
 
 def test_the_fixture_names_its_server_for_docs():

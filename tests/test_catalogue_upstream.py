@@ -6,11 +6,9 @@ from __future__ import annotations
 import requests
 
 from playground import schema
-from playground.cache import Cached
+from playground.cache import Cached, Fetched, conditional_headers
 from playground.catalogue import (
-    Fetched,
     accepted_parameters,
-    conditional_headers,
     parse_catalogue,
     unlisted_parameters,
 )
