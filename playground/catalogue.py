@@ -9,6 +9,7 @@ makes parsing raise, and prices come only from it (there is no price table of ou
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from dataclasses import dataclass, field
@@ -362,8 +363,6 @@ def accepted_parameters(document) -> frozenset[str] | None:
     if isinstance(document, (bytes, str)):
         if len(document) > DOCS_MAX_BYTES:
             return None
-        import json
-
         try:
             document = json.loads(document)
         except (ValueError, RecursionError):
