@@ -7,15 +7,77 @@ Every request it receives is recorded with its headers and body.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
 
 REPLY = "Hello! How can I help you today?"
 MARKDOWN = ("# Title\n\nSome **bold** text and a list:\n\n- one\n- two\n\n| a | b |\n|---|---|\n"
             "| 1 | 2 |\n\n```python\nprint('hi')\n```\n")
+
+
+FIXTURES = Path(__file__).parent / "fixtures"
+ROOT_PLACEHOLDER = "{upstream}"  # the fixtures' docsJson URLs name this server by it
+SECTIONS = ("pricing", "modalities", "capabilities")  # what include= attaches
+FILTERS = {"id", "type", "tags", "modalities", "input_modalities", "output_modalities",
+           "capabilities"}
+
+
+def fixture_text(name: str, root: str = "http://upstream.test") -> str:
+    """A fixture file, with its docsJson URLs pointing at ``root`` (this server, when served)."""
+    return (FIXTURES / name).read_text().replace(ROOT_PLACEHOLDER, root)
+
+
+def fixture(name: str, root: str = "http://upstream.test"):
+    return json.loads(fixture_text(name, root))
+
+
+def _values(query: dict, name: str) -> set[str]:
+    """A filter's values: comma-separated or repeated, merged, case-insensitive (as documented)."""
+    return {v.strip().lower() for raw in query.get(name, []) for v in raw.split(",") if v.strip()}
+
+
+def _matches(item: dict, query: dict) -> bool:
+    modalities = item.get("modalities") or {}
+    fields = {
+        "id": [item.get("id"), *(item.get("aliases") or [])],
+        "type": [item.get("type")],
+        "tags": item.get("tags") or [],
+        "capabilities": item.get("capabilities") or [],
+        "input_modalities": modalities.get("input") or [],
+        "output_modalities": modalities.get("output") or [],
+        "modalities": [*(modalities.get("input") or []), *(modalities.get("output") or [])],
+    }
+    for name in FILTERS:
+        wanted = _values(query, name)
+        have = {str(v).lower() for v in fields[name] if v is not None}
+        if wanted and not wanted & have:
+            return False
+    return True
+
+
+def catalogue_answer(query: dict, root: str) -> dict:
+    """The fixture catalogue as the AI/ML API answers ``GET /v1/models?…``: filtered, and
+    with only the sections ``include`` (or ``details=true``) asked for."""
+    data = fixture("catalogue.json", root)
+    include = _values(query, "include")
+    if "all" in include or "true" in _values(query, "details"):
+        include = set(SECTIONS)
+    items = []
+    for item in data["data"]:
+        if _matches(item, query):
+            items.append({k: v for k, v in item.items() if k not in SECTIONS or k in include})
+    return {"object": "list", "data": items}
+
+
+def docs_file(model: str) -> Path | None:
+    path = FIXTURES / "docs" / (model.replace("/", "--") + ".json")
+    return path if model and ".." not in model and path.is_file() else None
 
 
 def completion(model: str, content=REPLY, *, usage=True, choices=None, **message_extra) -> dict:
@@ -119,7 +181,18 @@ class Handler(BaseHTTPRequestHandler):
     # -- routes --------------------------------------------------------------------------
     def do_GET(self) -> None:  # noqa: N802 - http.server's naming
         self.server.record(self, None)
-        if self.path.rstrip("/").endswith("/models"):
+        url = urlsplit(self.path)
+        path, query = url.path.rstrip("/"), parse_qs(url.query)
+        if path.endswith("/docs-json"):
+            self.send_docs(unquote((query.get("model") or [""])[0]))
+        elif path.startswith("/openai/") and path.endswith("/models"):
+            # OpenAI, vLLM, llama.cpp, Ollama: ids only, whatever is asked
+            self.send_json(200, fixture("models-openai.json"))
+        elif path.startswith("/broken/") and path.endswith("/models"):
+            self.send_json(200, fixture("catalogue-broken.json", self.server.root_url))
+        elif path.endswith("/models") and ({"include", "details"} | FILTERS) & set(query):
+            self.send_catalogue(query)
+        elif path.endswith("/models"):
             self.send_json(200, {"object": "list", "data": [
                 {"id": "fake/ok", "type": "chat-completion"},
                 {"id": "fake/markdown", "type": "chat-completion"},
@@ -138,6 +211,35 @@ class Handler(BaseHTTPRequestHandler):
                 pass
             return b"".join(parts)
         return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+
+    def send_catalogue(self, query: dict) -> None:
+        """The AI/ML API catalogue: ETag on every answer, 304 when If-None-Match matches."""
+        if self.server.catalogue_status is not None:
+            self.send_json(self.server.catalogue_status,
+                           {"message": "catalogue unavailable", "statusCode":
+                            self.server.catalogue_status})
+            return
+        body = json.dumps(catalogue_answer(query, self.server.root_url)).encode()
+        etag = f'W/"{len(body):x}-{hashlib.sha256(body).hexdigest()[:16]}"'
+        if self.headers.get("If-None-Match") == etag:
+            self.send_response(304)
+            self.send_header("ETag", etag)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        self.send_body(200, body, "application/json", {"ETag": etag})
+
+    def send_docs(self, model: str) -> None:
+        """A model's OpenAPI document (its catalogue docsJson), or a 404."""
+        if model == "huge/document":  # bigger than any reader should accept
+            self.send_body(200, b'{"paths": {}, "pad": "' + b"x" * 5_000_000 + b'"}',
+                           "application/json")
+            return
+        path = docs_file(model)
+        if path is None:
+            self.send_json(404, {"message": f"no document for {model[:100]}"})
+        else:
+            self.send_body(200, path.read_bytes(), "application/json")
 
     def do_POST(self) -> None:  # noqa: N802
         raw = self.read_body()
@@ -461,6 +563,8 @@ class FakeServer(ThreadingHTTPServer):
         self.sent_bytes = 0
         self.gate = threading.Event()  # opened by a test: scenario_gate sends the rest
 
+        self.catalogue_status: int | None = None  # set: /v1/models?include=… answers this
+
     def record(self, handler: Handler, body) -> None:
         with self.lock:
             model = str((body or {}).get("model", ""))
@@ -468,6 +572,10 @@ class FakeServer(ThreadingHTTPServer):
             self.count = len(self.received) + 1
             self.received.append({"method": handler.command, "path": handler.path,
                                   "headers": dict(handler.headers.items()), "body": body})
+
+    @property
+    def root_url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
 
     @property
     def base_url(self) -> str:
