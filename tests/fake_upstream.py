@@ -200,6 +200,18 @@ class Handler(BaseHTTPRequestHandler):
         else:
             self.send_json(404, {"error": {"message": "no such path"}})
 
+    def read_body(self) -> bytes:
+        """The request body, sent with a length or, as some clients do, in chunks."""
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            parts = []
+            while size := int(self.rfile.readline().split(b";")[0].strip() or b"0", 16):
+                parts.append(self.rfile.read(size))
+                self.rfile.readline()
+            while self.rfile.readline().strip():  # trailers, up to the blank line
+                pass
+            return b"".join(parts)
+        return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+
     def send_catalogue(self, query: dict) -> None:
         """The AI/ML API catalogue: ETag on every answer, 304 when If-None-Match matches."""
         if self.server.catalogue_status is not None:
@@ -230,8 +242,7 @@ class Handler(BaseHTTPRequestHandler):
             self.send_body(200, path.read_bytes(), "application/json")
 
     def do_POST(self) -> None:  # noqa: N802
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length)
+        raw = self.read_body()
         try:
             self.body = json.loads(raw)
         except ValueError:
@@ -374,6 +385,30 @@ def scenario_sse_quirks(h: Handler, model: str) -> None:
     h.event("[DONE]")
 
 
+GATE_FIRST, GATE_REST = "First words ", "arrive before the rest of the reply."
+
+
+def scenario_gate(h: Handler, model: str) -> None:
+    """Stream the first words, then hold the rest until the test opens ``server.gate``.
+
+    A client that prints text as it arrives shows the first words while the rest is held.
+    """
+    if not h.body.get("stream"):
+        h.send_json(200, completion(model, GATE_FIRST + GATE_REST))
+        return
+    h.start_sse()
+    h.event(chunk(model, {"role": "assistant", "content": ""}))
+    h.event(chunk(model, {"content": GATE_FIRST}))
+    h.server.gate.wait(30)
+    for piece in words(GATE_REST):
+        h.event(chunk(model, {"content": piece}))
+    h.event(chunk(model, {}, finish="stop"))
+    if (h.body.get("stream_options") or {}).get("include_usage"):
+        h.event(chunk(model, None, usage={"prompt_tokens": 5, "completion_tokens": 9,
+                                          "total_tokens": 14}))
+    h.end_sse()
+
+
 def scenario_hostile(h: Handler, model: str) -> None:
     """Answer the hostile reply the prompt names (see tests/hostile.py)."""
     from tests.hostile import HOSTILE
@@ -488,6 +523,7 @@ SCENARIOS = {
     "fake/trickle": scenario_trickle,
     "fake/reject-stream-options": scenario_reject_stream_options,
     "fake/sse-quirks": scenario_sse_quirks,
+    "fake/gate": scenario_gate,
     "fake/hostile": scenario_hostile,
     "fake/echo-key": scenario_echo_key,
     "fake/echo-key-error": scenario_echo_key_error,
@@ -525,6 +561,8 @@ class FakeServer(ThreadingHTTPServer):
         self.slow_seconds = 2.0
         self.trickle_delay = 0.05
         self.sent_bytes = 0
+        self.gate = threading.Event()  # opened by a test: scenario_gate sends the rest
+
         self.catalogue_status: int | None = None  # set: /v1/models?include=… answers this
 
     def record(self, handler: Handler, body) -> None:
