@@ -26,9 +26,10 @@ MARKDOWN_LIMIT = 200_000  # characters rendered as markdown; beyond, escaped pla
 LIVE_LIMIT = 100_000  # characters of a streaming reply rendered live; beyond, raw text to the end
 LIVE_EVERY_MS = 50  # at most one live snapshot per this much arrival time
 # Snapshots are spaced so that they take at most LIVE_CPU_SHARE of a stream's arrival time:
-# by what the last one measured, and at least by its size at ~3 µs a character (the bench's
-# mixed markdown; a flood of backticks costs more, which the measured time catches).
-LIVE_MS_PER_CHAR = 0.003
+# by what the last one measured, and at least by its size at ~1 µs a character (200 KB of
+# mixed markdown in 212 ms, bench/README.md; a flood of backticks costs more, and a loaded
+# machine too, which the measured time catches).
+LIVE_MS_PER_CHAR = 0.001
 LIVE_CPU_SHARE = 0.25
 # Leaf blocks whose end is written in their own lines: what follows cannot reach back into them.
 CLOSED_BLOCKS = {"heading_open", "hr", "fence"}
@@ -130,14 +131,12 @@ def _live_reason(length: int, brackets: int, emphasis: int, limit: int) -> str |
 class LiveMarkdown:
     """Render a reply while it streams: finished blocks once, only the growing tail again.
 
-    Every snapshot is exactly ``markdown_html`` of the text so far (the property tests hold it
-    to that), made cheaply: the text is cut only at a top-level block start that nothing
-    appended later can change (after a blank line, or after a heading, rule or closed fence,
-    with the start's own line complete). Blocks above the cut are parsed, rendered and
-    sanitized once; below it, the tail is parsed again at each snapshot. A link reference
-    defined in the tail that could change a finished block makes everything render again.
-    Past ``limit`` characters, or the costly-character caps, snapshots stop for good and
-    ``stopped`` says why: the caller shows raw text until the final render.
+    Each snapshot is exactly ``markdown_html`` of the text so far (property-tested), made by
+    cutting only at a top-level block start that nothing appended can change: after a blank
+    line, or a heading, rule or closed fence, its own line complete, and no link definition
+    below it still growing. Above the cut, blocks are rendered and sanitized once; below,
+    re-parsed per snapshot. Past ``limit`` characters or the costly-character caps, snapshots
+    stop and ``stopped`` says why: the caller shows raw text until the final render.
     """
 
     def __init__(self, limit: int = LIVE_LIMIT, every_ms: float = LIVE_EVERY_MS) -> None:
