@@ -92,8 +92,8 @@ REPLY_TAGS = {"a", "abbr", "b", "blockquote", "br", "code", "del", "em", "h1", "
 REPLY_ATTRS = {"a": {"href", "title", "rel"}, "span": {"class"}, "code": {"class"},
                "ol": {"start"}, "p": {"class"}, "pre": {"class"}}  # p/pre: the plain fallback
 PAGE_OK = {  # the page's own elements of the forbidden kinds
-    "script": lambda t: t.get("src", "").startswith("/static/playground.js") and len(t.attrs) in
-    (2, 3),
+    "script": lambda t: re.fullmatch(r"/static/[a-z_-]+\.js", t.get("src", "")) is not None
+    and set(t.attrs) <= {"src", "defer"},  # one file per feature, no inline script
     "link": lambda t: t.get("href", "").startswith("/static/"),
     "meta": lambda t: "http-equiv" not in t.attrs,
     "form": lambda t: t.get("id") in ("prompt-form",) or "login-form" in t.get("class", [])
