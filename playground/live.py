@@ -1,10 +1,10 @@
 """The runs in flight in this process: their partial text, their heartbeat, their shutdown.
 
 A run is registered here once its row is written (``Store.start``) and leaves when it is
-finished. One background pulse refreshes the heartbeat of every live run, one statement per
-store, so a run reads as running for as long as this process works on it (also while a
-provider is silent, or a non-streamed call waits) and as interrupted soon after the process
-dies. A stream's text is saved at most once per ``PROGRESS_EVERY`` seconds.
+finished. One background pulse per process saves the text of the streams that grew, at most
+once per ``PROGRESS_EVERY`` seconds, and refreshes the heartbeat of every live run, so a run
+reads as running for as long as this process works on it (also while a provider is silent,
+or a non-streamed call waits) and as interrupted soon after the process dies.
 
 At a graceful shutdown (gunicorn's SIGTERM, see gunicorn.conf.py) ``halt_all`` saves every run
 still live as "shutdown" with its text so far, shortly before the graceful timeout ends and the
@@ -20,6 +20,7 @@ from collections.abc import Callable
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from playground.errors import scrub
 from playground.run import Run
 
 PROGRESS_EVERY = 1.0  # seconds between two saves of a stream's text: at most ~1 write/s
@@ -34,42 +35,31 @@ class LiveRun:
         self.store, self.id, self.secrets = store, run_id, secrets
         self.parts: list[str] = []
         self.halted = False  # saved as "shutdown" by halt_all: the stream should end now
-        self._length = self._saved_length = 0
-        self._saved_at = time.monotonic()
-        self._failed = False
+        self.length = self.saved_length = 0
 
     @property
     def text(self) -> str:
-        return "".join(self.parts)
+        return scrub("".join(self.parts), self.secrets)  # a key split across two deltas too
 
     def add(self, text: str) -> None:
+        """Append a delta (called on the request's own thread; the pulse only reads)."""
         self.parts.append(text)
-        self._length += len(text)
-
-    def tick(self, now: float | None = None) -> None:
-        """Save the text so far if it grew and a second has passed since the last save."""
-        now = time.monotonic() if now is None else now
-        if now - self._saved_at < PROGRESS_EVERY or self._length == self._saved_length:
-            return
-        self._saved_at, length = now, self._length
-        try:
-            self.store.progress(self.id, self.text, secrets=self.secrets)
-        except SQLAlchemyError:
-            if not self._failed:  # once per run: a database that is down would flood the log
-                log.exception("could not save the progress of run %s", self.id)
-            self._failed = True
-            return
-        self._saved_length = length
+        self.length += len(text)
 
 
 class Registry:
-    """Every live run of this process, and the pulse that keeps their heartbeats fresh."""
+    """Every live run of this process, and the pulse that saves their text and heartbeat.
+
+    The pulse, not the request, writes the text: a stream only appends to a list, so saving
+    never delays a delta, and all the streams of a process share one transaction a second.
+    """
 
     def __init__(self) -> None:
         self._runs: dict[str, LiveRun] = {}
         self._lock = threading.Lock()
         self._pulse: threading.Thread | None = None
         self._last_beat = time.monotonic()
+        self._failing = False
 
     def begin(self, store, run: Run, owner: str, secrets: tuple[str, ...] = ()) -> LiveRun:
         """Write the run's row as running and follow it (raises what the store raises)."""
@@ -77,8 +67,8 @@ class Registry:
         with self._lock:
             self._runs[live.id] = live
             if self._pulse is None:
-                self._pulse = threading.Thread(target=self._beat_forever, daemon=True,
-                                               name="playground-heartbeat")
+                self._pulse = threading.Thread(target=self._pulse_forever, daemon=True,
+                                               name="playground-pulse")
                 self._pulse.start()
         return live
 
@@ -95,25 +85,55 @@ class Registry:
         quiet = [live.store.interrupted_after for live in self.live()]
         return max(min([PULSE_MAX, *(q / 3 for q in quiet)]), 0.1)
 
+    def _by_store(self, lives: list[LiveRun]) -> list[tuple]:
+        groups: dict[int, tuple] = {}
+        for live in lives:
+            groups.setdefault(id(live.store), (live.store, []))[1].append(live)
+        return list(groups.values())
+
+    def save_progress(self) -> int:
+        """Save the text of every live run that grew since its last save; how many."""
+        saved = 0
+        for store, lives in self._by_store([r for r in self.live()
+                                            if r.length != r.saved_length and not r.halted]):
+            lengths = [live.length for live in lives]
+            try:
+                store.progress_many([(live.id, live.text) for live in lives])
+            except SQLAlchemyError:
+                self._failed(f"could not save the text of {len(lives)} running runs")
+                continue
+            for live, length in zip(lives, lengths, strict=True):
+                live.saved_length = length
+            saved += len(lives)
+        return saved
+
     def beat(self) -> None:
         """Refresh the heartbeat of every live run, one statement per store."""
-        by_store: dict[int, tuple] = {}
-        for live in self.live():
-            by_store.setdefault(id(live.store), (live.store, []))[1].append(live.id)
-        for store, ids in by_store.values():
+        for store, lives in self._by_store(self.live()):
             try:
-                store.beat(ids)
+                store.beat([live.id for live in lives])
             except SQLAlchemyError:
-                log.warning("could not refresh the heartbeat of %d runs (database down?)",
-                            len(ids))
+                self._failed(f"could not refresh the heartbeat of {len(lives)} runs")
 
-    def _beat_forever(self) -> None:
+    def _failed(self, what: str) -> None:
+        if not self._failing:  # once per outage: a database that is down would flood the log
+            log.exception("%s (is the database down?)", what)
+        self._failing = True
+
+    def pulse(self) -> None:
+        """One beat of the pulse: the text saved, and the heartbeats when they are due."""
+        self._failing = False if self.save_progress() else self._failing
+        if time.monotonic() - self._last_beat >= self.interval():
+            self._last_beat = time.monotonic()
+            self.beat()
+
+    def _pulse_forever(self) -> None:
         while True:
-            interval = self.interval()
-            time.sleep(min(interval, 1.0))
-            if time.monotonic() - self._last_beat >= interval:
-                self._last_beat = time.monotonic()
-                self.beat()
+            time.sleep(min(self.interval(), PROGRESS_EVERY))
+            try:
+                self.pulse()
+            except Exception:  # the pulse must outlive any one bad moment
+                log.exception("the heartbeat pulse failed once")
 
     def halt_all(self, state: str = "shutdown") -> int:
         """Save every live run as ``state`` with its text so far; how many were saved."""
@@ -123,7 +143,7 @@ class Registry:
                 continue
             live.halted = True
             try:
-                halted += live.store.halt(live.id, live.text, state, secrets=live.secrets)
+                halted += live.store.halt(live.id, live.text, state)
             except SQLAlchemyError:
                 log.exception("could not save run %s at shutdown", live.id)
         if halted:

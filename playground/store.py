@@ -233,12 +233,19 @@ class Store:
     def progress(self, run_id: str, text: str, *, secrets: tuple[str, ...] = (),
                  now: float | None = None) -> bool:
         """Save a running run's text so far and refresh its heartbeat (two columns only)."""
-        text = _text(scrub(text, (*self.secrets, *secrets)))
+        return self.progress_many([(run_id, scrub(text, secrets))], now=now) > 0
+
+    def progress_many(self, texts: list[tuple[str, str]], *, now: float | None = None) -> int:
+        """``progress`` for several runs in one transaction: (id, text so far) pairs."""
+        if not texts:
+            return 0
+        statement = (runs.update()
+                     .where(runs.c.id == sa.bindparam("run_id"), runs.c.state == "running")
+                     .values(reply=sa.bindparam("text"), heartbeat_at=now or time.time()))
+        rows = [{"run_id": run_id, "text": _text(scrub(text, self.secrets))}
+                for run_id, text in texts]
         with self._begin() as conn:
-            result = conn.execute(runs.update().where(runs.c.id == run_id,
-                                                      runs.c.state == "running")
-                                  .values(reply=text, heartbeat_at=now or time.time()))
-        return result.rowcount > 0
+            return conn.execute(statement, rows).rowcount
 
     def beat(self, run_ids: list[str], *, now: float | None = None) -> int:
         """Refresh the heartbeat of runs still in flight, in one statement."""
@@ -249,10 +256,9 @@ class Store:
                                                     runs.c.state == "running")
                                 .values(heartbeat_at=now or time.time())).rowcount
 
-    def halt(self, run_id: str, text: str, state: str = "shutdown", *,
-             secrets: tuple[str, ...] = ()) -> bool:
+    def halt(self, run_id: str, text: str, state: str = "shutdown") -> bool:
         """End a run that is still running with its text so far (the server is stopping)."""
-        text = _text(scrub(text, (*self.secrets, *secrets)))
+        text = _text(scrub(text, self.secrets))
         with self._begin() as conn:
             result = conn.execute(runs.update().where(runs.c.id == run_id,
                                                       runs.c.state == "running")

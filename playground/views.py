@@ -251,8 +251,7 @@ def stream():
                     live = begin(store, call.run, owner, choice)
                 if live:
                     if kind != "reasoning":
-                        live.add(text)
-                    live.tick()
+                        live.add(text)  # saved by the pulse, about once a second
                     if live.halted:
                         break  # the server is shutting down and has saved this run: end it
         except BaseException as exc:

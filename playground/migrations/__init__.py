@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -27,8 +26,11 @@ LEGACY = "runs_v1"  # the revision that is exactly the schema_version 1 database
 LOCK_ID = 0x706C6179  # "play": the PostgreSQL advisory lock held while the schema changes
 
 
-class MigrationError(RuntimeError):
-    """A database this code cannot bring up to date (say so; never guess)."""
+class MigrationError(sa.exc.SQLAlchemyError):
+    """A database this code cannot bring up to date (say so; never guess).
+
+    A database failure like any other to the views: the run goes on, unsaved, and says so.
+    """
 
 
 @dataclass(frozen=True)
@@ -55,7 +57,6 @@ def config(connection: Connection | None = None, directory: Path = HERE) -> Conf
     return cfg
 
 
-@lru_cache(maxsize=4)
 def _scripts(directory: Path = HERE) -> ScriptDirectory:
     return ScriptDirectory.from_config(config(directory=directory))
 
