@@ -49,11 +49,16 @@ def migrate_command() -> None:
     """Bring the database schema up to date (for deploys of several instances)."""
     store = current_store()
     with store.engine.connect() as conn:
-        before = migrations.current(conn)
+        before, legacy = migrations.current(conn), migrations.legacy_version(conn)
         todo = migrations.pending(conn)
     click.echo(f"Database: {_where(store)}")
-    click.echo("At: " + (", ".join(before) if before else "nothing yet (a new database, or one "
-                         "written before Alembic)"))
+    if before:
+        click.echo(f"At: {', '.join(before)}")
+    elif legacy is not None:
+        click.echo(f"At: schema_version {legacy}, written before Alembic (it is stamped as "
+                   f"{migrations.LEGACY}, not created again)")
+    else:
+        click.echo("At: nothing yet (a new database)")
     if not todo:
         click.echo("Up to date: nothing to do.")
         return

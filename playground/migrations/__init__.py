@@ -88,7 +88,7 @@ def lock(connection: Connection) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def _legacy_version(connection: Connection) -> int | None:
+def legacy_version(connection: Connection) -> int | None:
     """The pre-Alembic schema_version of this database, or None when it is not one."""
     tables = set(sa.inspect(connection).get_table_names())
     if "alembic_version" in tables or "runs" not in tables:
@@ -107,7 +107,7 @@ def upgrade(connection: Connection, directory: Path = HERE) -> list[Step]:
     """
     lock(connection)
     cfg = config(connection, directory)
-    legacy = _legacy_version(connection)
+    legacy = legacy_version(connection)
     if legacy is not None:
         if legacy != 1:
             raise MigrationError(f"schema_version {legacy} is not a version any release wrote; "
@@ -120,7 +120,7 @@ def upgrade(connection: Connection, directory: Path = HERE) -> list[Step]:
 def pending(connection: Connection, directory: Path = HERE) -> list[str]:
     """The revisions ``upgrade`` would apply, oldest first (read only; no lock)."""
     scripts = _scripts(directory)
-    at = current(connection) or ((LEGACY,) if _legacy_version(connection) == 1 else ())
+    at = current(connection) or ((LEGACY,) if legacy_version(connection) == 1 else ())
     applied = {rev.revision for rev in scripts.iterate_revisions(at, "base")} if at else set()
     return [rev.revision for rev in reversed(list(scripts.walk_revisions()))
             if rev.revision not in applied]
