@@ -270,7 +270,7 @@ def stream():
         record = Saved(run_id, call.run.started_at) if run_id else None
         html = render_template("_result.html", view=present(call.run), record=record)
         yield _event("result", {
-            "html": html if run_id else NOT_SAVED_HTML + html, "state": call.run.state,
+            "html": html if run_id else str(NOT_SAVED_HTML) + html, "state": call.run.state,
             "url": url_for("playground.run_page", run_id=run_id) if run_id else None})
 
     response = Response(stream_with_context(generate()), mimetype="text/event-stream",

@@ -150,17 +150,17 @@ def wait_for(check, timeout: float = 15.0, every: float = 0.1):
 
 
 class Fetched:
-    """A requests response, read the way ``Page`` reads a Flask one."""
+    """HTML from elsewhere (a requests response, an event's data), read as ``Page`` reads."""
 
-    def __init__(self, response: requests.Response) -> None:
-        self.status_code, self.text = response.status_code, response.text
+    def __init__(self, text: str, status_code: int = 200) -> None:
+        self.status_code, self.text = status_code, text
 
     def get_data(self, as_text: bool = True) -> str:
         return self.text
 
 
 def page_of(response: requests.Response) -> Page:
-    return Page(Fetched(response))
+    return Page(Fetched(response.text, response.status_code))
 
 
 def run_link(session, base: str, prompt: str) -> str | None:
@@ -316,8 +316,9 @@ def test_sqlite_down_at_start_then_back_is_used_again(make_app, upstream, tmp_pa
     assert page.status == 200 and "Hello! How can I help you today?" in page.text(".reply")
     assert "could not be saved" in page.text(".banner-warn")
     result = dict(sse_events(client.post("/stream", data=form(client))))["result"]
-    assert result["url"] is None and "could not be saved" in result["html"]
-    assert "Hello! How can I help you today?" in result["html"]
+    card = Page(Fetched(result["html"]))  # the notice, then the result card as usual (not escaped)
+    assert result["url"] is None and "could not be saved" in card.text(".banner-warn")
+    assert "Hello! How can I help you today?" in card.text("article.result .reply")
     history = client.get("/history")
     assert history.status_code == 503 and "History unavailable" in history.get_data(as_text=True)
     assert "could not write a run as it started" in caplog.text
@@ -413,8 +414,9 @@ def test_postgresql_down_mid_stream_shows_the_reply_and_keeps_the_text_so_far(
     reader.join(timeout=20)
     result = dict(events)["result"]
     assert result["url"] is None and result["state"] == "complete"
-    assert "could not be saved" in result["html"]
-    assert f"{HOLD_TEXT} And the rest." in result["html"]  # the visitor still gets the reply
+    card = Page(Fetched(result["html"]))
+    assert "could not be saved" in card.text(".banner-warn")
+    assert card.text(".reply") == f"{HOLD_TEXT} And the rest."  # the visitor gets the reply
     assert "could not save a run" in caplog.text
     relay.up()
     # The row kept what was saved before the outage; it never finished, so it reads back as
