@@ -336,9 +336,9 @@ class Store:
         if run.response is None and row.reply and row.state in ("running", "interrupted",
                                                                 "shutdown"):
             run.response = partial_response(row.reply)
-            run.notes.append("The text received before the run " + (
-                "ended" if row.state != "running" else "was read") + "; the provider's "
-                "full response never arrived here.")
+            run.notes.append("The reply so far: the run is still going." if row.state ==
+                             "running" else "The reply as far as it got: the provider's full "
+                             "response never arrived.")
         return row, run
 
     def get(self, run_id: str, owner: str) -> tuple[sa.Row, Run] | None:
