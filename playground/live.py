@@ -122,14 +122,20 @@ class Registry:
 
     def pulse(self) -> None:
         """One beat of the pulse: the text saved, and the heartbeats when they are due."""
-        self._failing = False if self.save_progress() else self._failing
+        if self.save_progress():
+            self._failing = False  # the database answers again: log the next outage too
         if time.monotonic() - self._last_beat >= self.interval():
             self._last_beat = time.monotonic()
             self.beat()
 
     def _pulse_forever(self) -> None:
+        """Beat while runs are live; with none left, stop (the next ``begin`` starts again)."""
         while True:
             time.sleep(min(self.interval(), PROGRESS_EVERY))
+            with self._lock:
+                if not self._runs:
+                    self._pulse = None
+                    return
             try:
                 self.pulse()
             except Exception:  # the pulse must outlive any one bad moment

@@ -330,3 +330,4 @@ def test_the_pulse_saves_grown_text_in_one_go_and_halts_at_shutdown(store):
     assert store.get(one.id, "alice")[0].state == "shutdown"
     assert raw(store, one.id).reply == "First stream, more"
     assert store.get(two.id, "alice")[0].state == "running"
+    registry.end(one)  # its request finished it: the pulse has nothing left and stops
