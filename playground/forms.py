@@ -17,6 +17,10 @@ MAX_STOPS = 4
 CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
 RESERVED_EXTRA = {"model", "messages", "stream", "stream_options"}
 TOKEN_KEYS = ("max_tokens", "max_completion_tokens", "max_output_tokens")
+# json.loads recurses once per level, so a few thousand "[" exhaust the stack; no request
+# body needs more than a handful of levels.
+MAX_DEPTH = 64
+JSON_NESTING = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')  # a string, or a bracket outside one
 
 
 def finite(form, field) -> None:
@@ -83,8 +87,10 @@ class PromptForm(FlaskForm):
             raise ValidationError(f"At most {MAX_STOPS} stop sequences.")
 
     def validate_extra(self, field) -> None:
-        if not (field.data or "").strip():
-            return
+        if not (field.data or "").strip() or field.errors:
+            return  # empty, or already too long to be worth parsing
+        if too_deep(field.data):
+            raise ValidationError(f"Extra JSON may be nested at most {MAX_DEPTH} levels deep.")
         try:
             value = json.loads(field.data, parse_constant=_reject_constant)
         except ValueError as exc:
@@ -134,6 +140,20 @@ class PromptForm(FlaskForm):
         if self.max_tokens_cap and not any(key in body for key in TOKEN_KEYS):
             body["max_tokens"] = self.max_tokens_cap  # the server's cap bounds every reply
         return body
+
+
+def too_deep(text: str) -> bool:
+    """Whether JSON text nests deeper than MAX_DEPTH, found without parsing (or recursing)."""
+    depth = 0
+    for match in JSON_NESTING.finditer(text):
+        token = match.group()
+        if token in ("[", "{"):
+            depth += 1
+            if depth > MAX_DEPTH:
+                return True
+        elif token in ("]", "}"):
+            depth -= 1
+    return False
 
 
 def _reject_constant(name: str):

@@ -94,3 +94,10 @@ def test_lone_surrogate_bytes_in_a_form_stay_inert_text(app):
         content = form.to_body()["messages"][0]["content"]
         assert content.startswith("bad") and content.endswith("surrogate")
         content.encode("utf-8")  # Werkzeug keeps undecodable bytes percent-quoted
+
+
+def test_brackets_inside_strings_do_not_count_as_nesting(form_for):
+    extra = '{"note": "' + "[{" * 500 + '\\"]"}'
+    form, valid = form_for(extra=extra)
+    assert valid, form.errors
+    assert form.to_body()["note"].startswith("[{[{")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from tests.helpers import Page, csrf_token, submit
+from tests.helpers import Page, csrf_token, form, submit
 
 BAD_VALUES = [
     ("temperature", "nan"), ("temperature", "NaN"), ("temperature", "inf"),
@@ -141,3 +143,33 @@ def test_https_posts_work_without_a_referer(client, upstream):
     response = client.post("/", data={"csrf_token": token, "model": "fake/ok", "prompt": "x"},
                            base_url="https://localhost")
     assert response.status_code == 303
+
+
+DEEP_EXTRA = {
+    "arrays": '{"a": ' + "[" * 5000 + "]" * 5000 + "}",
+    "objects": '{"a":' * 3000 + "1" + "}" * 3000,  # under the 20,000-character cap
+    "one-past-the-limit": '{"a": ' + "[" * 64 + "]" * 64 + "}",
+}
+
+
+@pytest.mark.parametrize("extra", DEEP_EXTRA.values(), ids=DEEP_EXTRA.keys())
+def test_deeply_nested_extra_json_is_a_field_message_not_a_crash(client, upstream, extra):
+    page = submit(client, extra=extra)
+    assert page.status == 400
+    assert "64 levels" in page.field_errors("extra")
+    assert upstream.received == []
+
+
+@pytest.mark.parametrize("extra", DEEP_EXTRA.values(), ids=DEEP_EXTRA.keys())
+def test_deeply_nested_extra_json_is_refused_on_the_stream_too(client, upstream, extra):
+    response = client.post("/stream", data=form(client, extra=extra))
+    assert response.status_code == 400
+    assert "64 levels" in " ".join(response.get_json()["errors"]["extra"])
+    assert upstream.received == []
+
+
+def test_extra_json_nested_to_the_limit_is_sent(client, upstream):
+    nested = "[" * 63 + "]" * 63  # 64 levels with the object around it
+    page = submit(client, extra='{"a": ' + nested + "}")
+    assert page.status == 200 and upstream.received[-1]["body"]["a"] == json.loads(nested)
+
