@@ -92,7 +92,11 @@ class PromptForm(FlaskForm):
         if too_deep(field.data):
             raise ValidationError(f"Extra JSON may be nested at most {MAX_DEPTH} levels deep.")
         try:
-            value = json.loads(field.data, parse_constant=_reject_constant)
+            value = json.loads(field.data, parse_constant=_reject_constant,
+                               parse_float=_finite_float)
+        except NotFinite as exc:
+            raise ValidationError(f"Numbers must be finite; {exc} is too large to send as "
+                                  "JSON.") from None
         except ValueError as exc:
             raise ValidationError(f"Not valid JSON: {exc}.") from None
         if not isinstance(value, dict):
@@ -154,6 +158,17 @@ def too_deep(text: str) -> bool:
         elif token in ("]", "}"):
             depth -= 1
     return False
+
+
+class NotFinite(ValueError):
+    """A JSON number too large for a float (1e309): Python reads it as infinity."""
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise NotFinite(text[:40])
+    return value
 
 
 def _reject_constant(name: str):

@@ -52,6 +52,9 @@ INVALID = [
     ("extra", {"extra": '{"model": "other"}'}, "with the form"),
     ("extra", {"extra": '{"stream": true}'}, "with the form"),
     ("extra", {"extra": '{"x": "\\ud800"}'}, "not valid Unicode"),
+    ("extra", {"extra": '{"top_k": 1e309}'}, "finite"),
+    ("extra", {"extra": '{"a": [{"b": -2e400}]}'}, "finite"),
+    ("presence_penalty", {"presence_penalty": "-1e309"}, "finite"),
 ]
 
 

@@ -173,3 +173,17 @@ def test_extra_json_nested_to_the_limit_is_sent(client, upstream):
     page = submit(client, extra='{"a": ' + nested + "}")
     assert page.status == 200 and upstream.received[-1]["body"]["a"] == json.loads(nested)
 
+
+NON_FINITE_EXTRA = ['{"top_k": 1e309}', '{"top_k": -1e309}', '{"a": [1, {"b": 1e400}]}',
+                    '{"a": 123456789e999}']
+
+
+@pytest.mark.parametrize("extra", NON_FINITE_EXTRA)
+def test_non_finite_numbers_in_extra_json_are_refused(client, upstream, extra):
+    page = submit(client, extra=extra)
+    assert page.status == 400 and "finite" in page.field_errors("extra")
+    assert page.value("extra") == extra and "Infinity" not in page.html
+    assert upstream.received == []
+    response = client.post("/stream", data=form(client, extra=extra))
+    assert response.status_code == 400 and "extra" in response.get_json()["errors"]
+    assert upstream.received == []
