@@ -110,8 +110,8 @@ class PromptForm(FlaskForm):
         if reserved:
             raise ValidationError(f"Set {', '.join(reserved)} with the form, not extra JSON.")
         for key in TOKEN_KEYS:
-            if self.max_tokens_cap and key in value and not (
-                    isinstance(value[key], int) and 0 < value[key] <= self.max_tokens_cap):
+            if self.max_tokens_cap and key in value and not (  # bool is an int: refuse it
+                    type(value[key]) is int and 0 < value[key] <= self.max_tokens_cap):
                 raise ValidationError(f"{key} must be a whole number up to "
                                       f"{self.max_tokens_cap:,} on this server.")
 

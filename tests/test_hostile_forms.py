@@ -112,7 +112,7 @@ def test_max_tokens_above_the_server_cap_is_refused(capped, upstream):
 
 
 @pytest.mark.parametrize("extra", ['{"max_tokens": 100000}', '{"max_completion_tokens": 1e9}',
-                                   '{"max_output_tokens": "lots"}'])
+                                   '{"max_output_tokens": "lots"}', '{"max_tokens": true}'])
 def test_extra_json_cannot_lift_the_token_cap(capped, upstream, extra):
     page = submit(capped, extra=extra)
     assert page.status == 400 and "up to 256" in page.field_errors("extra")
