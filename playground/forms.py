@@ -6,7 +6,9 @@ import json
 import math
 import re
 
+from flask import has_request_context, request
 from flask_wtf import FlaskForm
+from flask_wtf.form import SUBMIT_METHODS
 from markupsafe import Markup, escape
 from wtforms import BooleanField, FloatField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
@@ -36,6 +38,18 @@ def printable(form, field) -> None:
 
 class PromptForm(FlaskForm):
     """A model, messages and the optional sampling parameters of one run."""
+
+    class Meta:
+        def wrap_formdata(self, form, formdata):
+            """Read the posted text fields only.
+
+            Flask-WTF would also take a file part in place of a field (a FileStorage, which
+            the validators cannot measure) and a JSON body (numbers, lists, anything).
+            """
+            if formdata is None or hasattr(formdata, "getlist"):
+                return formdata  # the caller chose the data
+            posted = has_request_context() and request.method in SUBMIT_METHODS
+            return request.form if posted and request.form else None
 
     model = StringField("Model", validators=[DataRequired("Enter a model name."),
                                              Length(max=200), printable])

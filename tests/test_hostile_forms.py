@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 
 import pytest
@@ -187,3 +188,23 @@ def test_non_finite_numbers_in_extra_json_are_refused(client, upstream, extra):
     response = client.post("/stream", data=form(client, extra=extra))
     assert response.status_code == 400 and "extra" in response.get_json()["errors"]
     assert upstream.received == []
+
+
+@pytest.mark.parametrize("path", ["/", "/stream"])
+def test_a_file_part_in_place_of_a_text_field_is_no_crash(client, upstream, path):
+    fields = form(client, extra='{"top_k": 40}')
+    fields["prompt"] = (io.BytesIO(b"a prompt in a file"), "prompt.txt")
+    response = client.post(path, data=fields, content_type="multipart/form-data")
+    assert response.status_code == 400 and upstream.received == []
+    if path == "/":
+        assert "Write a prompt" in Page(response).field_errors("prompt")
+
+
+@pytest.mark.parametrize("body", ['{"model": "fake/ok", "prompt": 5}', "[1, 2]", '"text"',
+                                  '{"model": "fake/ok", "prompt": "hi"}'])
+def test_a_json_body_is_not_the_form(client, upstream, body):
+    """The form is an HTML form: a JSON body (even with a valid token header) fills nothing."""
+    response = client.post("/", data=body, content_type="application/json",
+                           headers={"X-CSRFToken": csrf_token(client)})
+    assert response.status_code == 400 and upstream.received == []
+    assert "Enter a model name" in Page(response).field_errors("model")
