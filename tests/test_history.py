@@ -289,3 +289,12 @@ def test_a_database_failure_still_shows_the_reply_once(upstream, make_app, tmp_p
     assert page.status == 200 and not page.response.history  # no redirect to a missing page
     assert "Hello! How can I help you today?" in page.text(".reply")
     assert "could not be saved" in page.text(".banner-warn")
+
+
+@pytest.mark.parametrize("page", ["99999999999999999999", "9223372036854775807", "3"])
+def test_a_page_number_past_the_end_shows_the_last_page(client, upstream, page):
+    """Found by the fuzzer: a huge page number overflowed the database's OFFSET (a 500)."""
+    assert submit(client, follow=False, prompt="Kept").status == 303
+    shown = Page(client.get(f"/history?page={page}"))
+    assert shown.status == 200
+    assert shown.all_text(".run-link") == ["Kept"]
