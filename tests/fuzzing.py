@@ -86,6 +86,9 @@ def hostile_values(sizes=(20_001, 100_001, 250_000)) -> st.SearchStrategy[str]:
 
 
 FORM_HOSTILE = hostile_values()
+LOOKALIKE_ID = st.text(  # shaped like secrets.token_urlsafe: an id that was never issued
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", min_size=16,
+    max_size=43)
 # A URL stays within what servers accept (gunicorn: a 4,094-byte request line).
 URL_HOSTILE = hostile_values(sizes=(300, 1_000))
 
@@ -265,9 +268,14 @@ class Generator:
         self.routes = routes(app)
         self.harvest, self.valid = harvest, valid
         self.names = sorted(set(harvest.names()) | set(valid)) + UNKNOWN_NAMES
-        self.route = st.sampled_from([r for r in self.routes
-                                      for _ in range(METHOD_WEIGHT.get(r[1], 1))])
+        self.route = st.sampled_from([r for r in self.routes for _ in range(self._weight(r))])
         self._cache: dict[object, st.SearchStrategy] = {}
+
+    def _weight(self, route) -> int:
+        """More examples for the methods that take input, and for the forms with most fields."""
+        endpoint, method, _ = route
+        fields = len(self.harvest.forms.get(endpoint, ())) if method == "POST" else 0
+        return METHOD_WEIGHT.get(method, 1) * (1 + fields // 4)
 
     def _cached(self, key, build) -> st.SearchStrategy:
         if key not in self._cache:
@@ -275,12 +283,12 @@ class Generator:
         return self._cache[key]
 
     def segment(self, name: str) -> st.SearchStrategy:
-        """A path argument: an id the pages link to (often), or a hostile value."""
+        """A path argument: an id the pages link to (often), one like it, or a hostile one."""
         def build():
             key = f"path:{name}"
             live = st.builds(Ref, st.just(key), st.integers(0, 7))
-            return st.one_of(live, live, URL_HOSTILE) if self.harvest.pools.get(key) \
-                else URL_HOSTILE
+            return st.one_of(live, live, LOOKALIKE_ID, URL_HOSTILE) \
+                if self.harvest.pools.get(key) else st.one_of(LOOKALIKE_ID, URL_HOSTILE)
         return self._cached(("segment", name), build)
 
     def value(self, name: str, in_url: bool = False) -> st.SearchStrategy:
@@ -348,7 +356,7 @@ RAW_ESCAPE = st.sampled_from(("",) * 6 + RAW_ESCAPES)
 WITH_FORM = st.integers(0, 9)  # a GET carries a body one time in ten
 ENCODING = st.sampled_from(["urlencoded"] * 6 + ["multipart"] * 2 + ["json", "none", "text"])
 IDENTITY = st.sampled_from(["own"] * 6 + ["fresh", "other"])
-MUTATIONS = st.integers(0, 4)
+MUTATIONS = st.sampled_from([0, 0, 1, 1, 2, 3, 4])  # a third of forms stay valid
 MUTATION = st.sampled_from(["set"] * 5 + ["drop", "repeat", "unknown", "csrf", "many"])
 WRONG_CSRF = st.sampled_from([None, "", "x", "IjEi.bad.token", "\ud800"])
 
@@ -506,7 +514,8 @@ def pytest_terminal_summary(terminalreporter) -> None:
         for name, value in report.user_properties:
             if name == "fuzz":
                 rows.append(value)
-                totals.update(examples=value["examples"], seconds=value["seconds"])
+                totals.update(examples=value["examples"], seconds=value["seconds"],
+                              sent=value["sent"])
                 statuses.update({int(k): v for k, v in value["statuses"].items()})
                 totals.update(failed=int(report.outcome == "failed"))
     if not rows:
@@ -516,8 +525,8 @@ def pytest_terminal_summary(terminalreporter) -> None:
     write("fuzzing: examples per variant (each one request)")
     for row in sorted(rows, key=lambda r: r["variant"]):
         write(f"  {row['variant']:<12} {row['examples']:>7} examples  {row['seconds']:>7.1f} s  "
-              f"{len(row['routes'])} routes")
+              f"{len(row['routes'])} routes  {row['sent']:>6} reached the upstream")
     write(f"  {'total':<12} {totals['examples']:>7} examples  {totals['seconds']:>7.1f} s  "
-          f"{totals['failed']} failed variant(s)")
+          f"{totals['failed']} failed variant(s)  {totals['sent']:>6} reached the upstream")
     write("  statuses: " + ", ".join(f"{code}: {count}" for code, count in
                                      sorted(statuses.items())))

@@ -122,6 +122,8 @@ class Target:
         assert shared.status_code == 303
         self.harvest = Harvest.crawl(self.app, client, ("/", "/history", "/login",
                                                         first.response.location))
+        # The session as the pages left it: its CSRF token is the one the forms carry.
+        self.sessions["own"] = client.get_cookie("session").value
         self.generator = getattr(self, "generator", None) or Generator(
             self.app, self.harvest, {**VALID, "model": self.variant.models})
         self.generator.harvest = self.harvest
@@ -160,8 +162,9 @@ class Target:
 
 
 def visitor_key(call: Call) -> tuple[str, ...]:
-    """A visitor's own key is never shown back, unless the call also typed it elsewhere."""
-    elsewhere = [v for k, v in call.query + (call.form or ()) if k != "user_key"]
+    """A visitor's own key (its form field, its header) is never shown back; a key typed into
+    the URL or another field is the visitor's own text, which pages may show."""
+    elsewhere = [v for k, v in call.form or () if k != "user_key"] + list(call.query)
     return () if VISITOR_KEY in repr(elsewhere) else (VISITOR_KEY,)
 
 
@@ -178,6 +181,7 @@ def test_no_route_answers_500_to_anything(name, request, make_app, upstream, rec
     secrets = (SENTINEL_KEY, SECOND_KEY, "test-secret")
     statuses: Counter = Counter()
     covered: set = set()
+    sent = 0  # examples that reached the upstream
     # Explicit examples first: every route once, valid, then every input of every route set
     # at once to each classic bad value. Generated ones make up the variant's share.
     explicit = target.generator.baseline() + target.generator.dictionary()
@@ -189,19 +193,23 @@ def test_no_route_answers_500_to_anything(name, request, make_app, upstream, rec
               suppress_health_check=list(HealthCheck))
     @given(target.generator.calls())
     def one_request(call: Call) -> None:
+        nonlocal sent
         url, response, body, reached = target.send(call)
         statuses[response.status_code] += 1
+        sent += bool(reached)
         covered.add((call.endpoint, call.method))
         check(call, url, response, body, reached, secrets + visitor_key(call))
         target.after(call, response.status_code)
 
     for call in explicit:
         one_request = example(call)(one_request)
-    one_request()
-    seconds = time.monotonic() - started
-    record_property("fuzz", {"variant": name, "examples": sum(statuses.values()),
-                             "seconds": seconds, "statuses": dict(statuses),
-                             "routes": sorted(f"{m} {e}" for e, m in covered)})
+    try:
+        one_request()
+    finally:  # the counts, also of a variant that failed
+        record_property("fuzz", {"variant": name, "examples": sum(statuses.values()),
+                                 "seconds": time.monotonic() - started,
+                                 "statuses": dict(statuses), "sent": sent,
+                                 "routes": sorted(f"{m} {e}" for e, m in covered)})
     missed = {(e, m) for e, m, _ in target.generator.routes} - covered
     assert not missed, f"routes never fuzzed: {sorted(missed)}"
     assert sum(statuses.values()) >= len(explicit) + generated * 0.9
