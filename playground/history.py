@@ -98,7 +98,7 @@ def shared(token: str):
     if found is None:
         abort(404)
     row, run = found
-    return render_template("shared.html", view=present(run), row=row, token=token,
+    return render_template("shared.html", view=present(run, shared=True), row=row, token=token,
                            shared=True), 200, {**PRIVATE, "X-Robots-Tag": "noindex"}
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from functools import lru_cache
+from functools import cache, lru_cache
 
 import nh3
 from markdown_it import MarkdownIt
@@ -19,6 +19,8 @@ from pygments.formatters import HtmlFormatter
 from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
 
+from playground import codegen
+
 MARKDOWN_LIMIT = 200_000  # characters rendered as markdown; beyond, escaped plain text
 # markdown-it spends ~35 µs per unmatched '[' (100,000 of them took 3.5 s), so cap them.
 BRACKET_LIMIT = 2_000
@@ -26,6 +28,9 @@ BRACKET_LIMIT = 2_000
 # every stream on it); 20,000 bounds that to ~0.15 s and still fits any real reply.
 EMPHASIS_LIMIT = 20_000
 TREE_LIMIT = 2_000_000  # characters of JSON drawn as a foldable tree; beyond, plain text
+# Characters of Get code coloured by Pygments; beyond (a very long prompt), escaped plain text.
+CODE_HIGHLIGHT_LIMIT = 100_000
+CODE_BLOCK_CACHED = 2_000  # characters of a code block kept highlighted (256 blocks at most)
 LEXERS = {
     "bash", "c", "cpp", "csharp", "css", "diff", "go", "html", "java", "javascript", "js",
     "json", "kotlin", "markdown", "php", "python", "py", "ruby", "rust", "scala", "sh", "shell",
@@ -99,6 +104,44 @@ def markdown_html(text: str | None, limit: int = MARKDOWN_LIMIT) -> Markup:
         return sanitize(_markdown().render(text))
     return Markup('<p class="notice">This reply is shown as plain text: {}.</p>'
                   '<pre class="plain">{}</pre>').format(reason, text)
+
+
+def highlight_code(code: str, lang: str) -> Markup:
+    """Colour code through the replies' Pygments lexers and sanitizer; its text is unchanged.
+
+    Get code's programs differ from run to run only in a few blocks (the body), so each block
+    between blank lines is coloured on its own and the common ones come from a cache.
+    """
+    if len(code) > CODE_HIGHLIGHT_LIMIT or lang not in LEXERS:
+        return escape(code)
+    return Markup("\n\n").join(
+        _code_block(block, lang) if len(block) <= CODE_BLOCK_CACHED else
+        _code_block.__wrapped__(block, lang) for block in code.split("\n\n"))
+
+
+@cache
+def _code_lexer(lang: str):
+    return get_lexer_by_name(lang, stripnl=False, ensurenl=False)
+
+
+@lru_cache(maxsize=256)
+def _code_block(block: str, lang: str) -> Markup:
+    # No stripping or added line ends: the page's text must be the code, byte for byte.
+    html = highlight(block, _code_lexer(lang), _FORMATTER)
+    if html.endswith("\n") and not block.endswith("\n"):
+        html = html[:-1]  # the formatter ends every line, the last one too
+    return sanitize(html)
+
+
+def code_view(run, shared: bool = False) -> dict | None:
+    """Get code for a run: the five snippets of the body it sent, highlighted, and a note."""
+    if not isinstance(run.request, dict):
+        return None
+    base = codegen.base_for(run.endpoint, provider=run.provider, demo=run.demo, shared=shared)
+    return {"note": base.note, "snippets": [
+        {"key": s.key, "label": s.label, "filename": s.filename, "code": s.code,
+         "html": highlight_code(s.code, s.lang)}
+        for s in codegen.snippets(run.request, base.url, run.stream)]}
 
 
 def pretty_json(value) -> str:
@@ -191,8 +234,8 @@ def choice_views(response) -> list[dict]:
     return views
 
 
-def present(run) -> dict:
-    """Everything ``_result.html`` shows for a run, computed once."""
+def present(run, shared: bool = False) -> dict:
+    """Everything ``_result.html`` shows for a run, computed once (``shared``: for a stranger)."""
     response = run.response if isinstance(run.response, dict) else None
     answered = response.get("model") if response else None
     return {
@@ -205,4 +248,5 @@ def present(run) -> dict:
         "response_json": pretty_json(run.response) if run.response is not None else None,
         "response_tree": json_tree(run.response) if run.response is not None else None,
         "events_text": "\n\n".join(f"data: {e}" for e in run.events) if run.events else None,
+        "code": code_view(run, shared),
     }
