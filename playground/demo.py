@@ -18,14 +18,12 @@ import requests
 import urllib3
 from requests.adapters import HTTPAdapter
 
+from playground.codegen import AIMLAPI_URL, BASE_ENV, KEY_ENV
+from playground.literals import literal
+
 BASE_URL = "demo://offline/v1"
 MODELS = ("demo", "demo-reasoning", "demo-tools")
 TOKEN = re.compile(r"\S+\s*|\s+")
-API_BASE_URL = "https://api.aimlapi.com/v1"  # where the code shown in a reply sends its call
-# Outside JSON strings, true/false/null become Python's words; strings are kept whole.
-PYTHON_WORDS = re.compile(r'"(?:[^"\\]|\\.)*"|\btrue\b|\bfalse\b|\bnull\b')
-JSON_TO_PYTHON = {"true": "True", "false": "False", "null": "None"}
-NOT_ASCII = re.compile(r"[^\n -~]")
 MAX_DELTAS = 400  # per message: a long reply streams in bigger pieces, never for minutes
 
 
@@ -50,34 +48,18 @@ def python_code(body: dict) -> str:
         "import os",
         "import urllib.request",
         "",
-        f'base_url = os.environ.get("AIMLAPI_BASE_URL", {json.dumps(API_BASE_URL)})',
-        f"body = {_python_literal(sent)}",
+        f'base_url = os.environ.get("{BASE_ENV}", "{AIMLAPI_URL}")',
+        f"body = {literal(sent, 'python')}",
         "request = urllib.request.Request(",
         '    base_url.rstrip("/") + "/chat/completions",',
         "    data=json.dumps(body).encode(),",
-        '    headers={"Authorization": "Bearer " + os.environ["AIMLAPI_API_KEY"],',
+        f'    headers={{"Authorization": "Bearer " + os.environ["{KEY_ENV}"],',
         '             "Content-Type": "application/json"},',
         ")",
         "with urllib.request.urlopen(request) as response:",
         "    reply = json.load(response)",
         'print(reply["choices"][0]["message"]["content"])',
     ])
-
-
-def _python_literal(value) -> str:
-    """JSON data as a Python literal: JSON's own layout, with Python's True, False and None.
-
-    Invisible and bidi characters are written as escapes, so the code reads as it runs.
-    """
-    text = json.dumps(value, indent=4, ensure_ascii=False)
-    text = PYTHON_WORDS.sub(lambda m: JSON_TO_PYTHON.get(m.group(), m.group()), text)
-    return NOT_ASCII.sub(lambda m: m.group() if m.group().isprintable() else _escape(m.group()),
-                         text)
-
-
-def _escape(char: str) -> str:
-    code = ord(char)
-    return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
 
 
 def _fenced(code: str) -> list[str]:
