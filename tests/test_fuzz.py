@@ -153,8 +153,7 @@ class Target:
     def after(self, call: Call, status: int) -> None:
         """Seed again when a run was deleted or a link changed, and every so often anyway."""
         self.since_seed += 1
-        changed = call.method == "POST" and status < 400 and call.endpoint not in (
-            "playground.run", "playground.stream")
+        changed = call.method == "POST" and status < 400
         if (changed and self.stale()) or self.since_seed >= self.RESEED_EVERY:
             self.app.extensions["runs"].prune(keep=0)  # every run of every owner
             self.seed()
