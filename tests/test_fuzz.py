@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 import pytest
 from hypothesis import HealthCheck, Phase, example, given, settings
 
-from tests.fuzzing import EXAMPLES, Call, Generator, Harvest, Ref, check, request_args
+from tests.crawl import Harvest
+from tests.fuzzing import EXAMPLES, Call, Generator, Ref, check, request_args
 from tests.helpers import SENTINEL_KEY, form, submit
 
 PASSWORD = "fuzz-password-0123"
