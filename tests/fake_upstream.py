@@ -355,6 +355,20 @@ def scenario_stream_stall(h: Handler, model: str) -> None:
     h.end_sse()
 
 
+HOLD_TEXT = "Partial answer so far."
+
+
+def scenario_hold(h: Handler, model: str) -> None:
+    """Stream a partial reply, then wait for the test to let go (``server.release.set()``)."""
+    h.start_sse()
+    for piece in words(HOLD_TEXT):
+        h.event(chunk(model, {"content": piece}))
+    if h.server.release.wait(h.server.hold_seconds):
+        h.event(chunk(model, {"content": " And the rest."}))
+        h.event(chunk(model, {}, finish="stop"))
+    h.end_sse()
+
+
 def scenario_trickle(h: Handler, model: str) -> None:
     h.stream_text(model, " ".join(f"word{i}" for i in range(40)), delay=h.server.trickle_delay)
 
@@ -546,6 +560,7 @@ SCENARIOS = {
     "fake/stream-drop": scenario_stream_drop,
     "fake/stream-stall": scenario_stream_stall,
     "fake/trickle": scenario_trickle,
+    "fake/hold": scenario_hold,
     "fake/reject-stream-options": scenario_reject_stream_options,
     "fake/sse-quirks": scenario_sse_quirks,
     "fake/azure": scenario_azure,
@@ -588,6 +603,8 @@ class FakeServer(ThreadingHTTPServer):
         self.trickle_delay = 0.05
         self.sent_bytes = 0
         self.gate = threading.Event()  # opened by a test: scenario_gate sends the rest
+        self.release = threading.Event()  # lets every fake/hold reply finish
+        self.hold_seconds = 30.0
 
         self.catalogue_status: int | None = None  # set: /v1/models?include=… answers this
 
