@@ -11,7 +11,14 @@ from flask_wtf import FlaskForm
 from flask_wtf.form import SUBMIT_METHODS
 from markupsafe import Markup, escape
 from wtforms import BooleanField, FloatField, IntegerField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import (
+    DataRequired,
+    Length,
+    NumberRange,
+    Optional,
+    StopValidation,
+    ValidationError,
+)
 
 PROMPT_LIMIT = 100_000  # characters; about 25k tokens, far beyond a playground prompt
 MAX_TOKENS_LIMIT = 1_000_000
@@ -29,6 +36,12 @@ def finite(form, field) -> None:
     """Reject NaN and infinities, which NumberRange lets through."""
     if field.data is not None and not math.isfinite(field.data):
         raise ValidationError("Enter a finite number.")
+
+
+def not_huge(form, field) -> None:
+    """Stop a whole number beyond any range here: NumberRange cannot compare it with NaN."""
+    if isinstance(field.data, int) and abs(field.data) > 2**64:
+        raise StopValidation("This number is too large.")
 
 
 def printable(form, field) -> None:
@@ -58,11 +71,12 @@ class PromptForm(FlaskForm):
                                                  Length(max=PROMPT_LIMIT)])
     temperature = FloatField("Temperature", validators=[Optional(), finite,
                                                         NumberRange(0, 2)])
-    max_tokens = IntegerField("Max tokens", validators=[Optional(),
+    max_tokens = IntegerField("Max tokens", validators=[Optional(), not_huge,
                                                         NumberRange(1, MAX_TOKENS_LIMIT)])
     top_p = FloatField("Top p", validators=[Optional(), finite, NumberRange(0, 1)])
-    n = IntegerField("Choices (n)", validators=[Optional(), NumberRange(1, 8)])
-    seed = IntegerField("Seed", validators=[Optional(), NumberRange(-(2**63), 2**63 - 1)])
+    n = IntegerField("Choices (n)", validators=[Optional(), not_huge, NumberRange(1, 8)])
+    seed = IntegerField("Seed", validators=[Optional(), not_huge,
+                                            NumberRange(-(2**63), 2**63 - 1)])
     presence_penalty = FloatField("Presence penalty", validators=[Optional(), finite,
                                                                   NumberRange(-2, 2)])
     frequency_penalty = FloatField("Frequency penalty", validators=[Optional(), finite,

@@ -55,6 +55,8 @@ INVALID = [
     ("extra", {"extra": '{"top_k": 1e309}'}, "finite"),
     ("extra", {"extra": '{"a": [{"b": -2e400}]}'}, "finite"),
     ("presence_penalty", {"presence_penalty": "-1e309"}, "finite"),
+    ("max_tokens", {"max_tokens": "9" * 400}, "too large"),
+    ("seed", {"seed": "-" + "9" * 400}, "too large"),
 ]
 
 

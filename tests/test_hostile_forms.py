@@ -16,7 +16,8 @@ BAD_VALUES = [
     ("max_tokens", "0"), ("max_tokens", "-5"), ("max_tokens", "1.5"), ("max_tokens", "1e3"),
     ("max_tokens", "99999999999999999999999"), ("max_tokens", "ten"),
     ("top_p", "1.0001"), ("top_p", "-0.1"), ("top_p", "nan"),
-    ("n", "0"), ("n", "9"), ("n", "1000000"),
+    ("n", "0"), ("n", "9"), ("n", "1000000"), ("n", "-" + "9" * 400),
+    ("max_tokens", "9" * 400), ("seed", "9" * 400),  # beyond a float: NumberRange crashed
     ("seed", "9223372036854775808"), ("seed", "-9223372036854775809"), ("seed", "1.5"),
     ("presence_penalty", "3"), ("presence_penalty", "inf"), ("frequency_penalty", "-2.01"),
     ("model", ""), ("model", "m" * 201), ("model", "gpt\x00x"), ("model", "gpt\u202ex"),
