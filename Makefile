@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: run test test-fast serve bench lint clean
+.PHONY: run test test-fast fuzz serve bench lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,13 @@ test-fast: $(VENV)/.dev $(NODE_DEPS)
 	PYTHON=$(BIN)/python tests/provision.sh postgresql redis-server node
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -m "not e2e" $(PYTEST_ARGS)
+
+## fuzz: the route fuzzer at length: FUZZ_EXAMPLES requests (make test runs 2,500), with counts
+FUZZ_EXAMPLES ?= 100000
+fuzz: $(VENV)/.dev
+	PYTHON=$(BIN)/python tests/provision.sh postgresql
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -n $(PYTEST_WORKERS) -p tests.fuzzing \
+		-p no:cacheprovider tests/test_fuzz.py -k no_route_answers_500 $(PYTEST_ARGS)
 
 ## serve: the production server (gunicorn, gevent workers), never in debug mode
 serve: $(VENV)/.runtime

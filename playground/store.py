@@ -106,6 +106,11 @@ def _text(value) -> str:
     return value.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
 
 
+def _findable(key) -> bool:
+    """Whether a run id or share token from a URL could be stored: PostgreSQL refuses NUL."""
+    return isinstance(key, str) and "\x00" not in key
+
+
 def prompt_of(request: dict) -> str:
     messages = request.get("messages") if isinstance(request, dict) else None
     users = [m.get("content") for m in messages or [] if isinstance(m, dict)
@@ -274,6 +279,8 @@ class Store:
         return result.rowcount > 0
 
     def delete(self, run_id: str, owner: str) -> bool:
+        if not _findable(run_id):
+            return False
         with self._begin() as conn:
             result = conn.execute(runs.delete().where(runs.c.id == run_id,
                                                       runs.c.owner == owner))
@@ -286,12 +293,16 @@ class Store:
     def share(self, run_id: str, owner: str) -> str | None:
         """A new read-only link token (192 bits); an earlier link of this run stops working."""
         token = secrets.token_urlsafe(24)
+        if not _findable(run_id):
+            return None
         with self._begin() as conn:
             result = conn.execute(runs.update().where(runs.c.id == run_id, runs.c.owner == owner)
                                   .values(share_token=token))
         return token if result.rowcount else None
 
     def revoke(self, run_id: str, owner: str) -> bool:
+        if not _findable(run_id):
+            return False
         with self._begin() as conn:
             result = conn.execute(runs.update().where(runs.c.id == run_id, runs.c.owner == owner)
                                   .values(share_token=None))
@@ -343,15 +354,18 @@ class Store:
 
     def get(self, run_id: str, owner: str) -> tuple[sa.Row, Run] | None:
         """A run of this owner (its row and its Run), or None: others' runs do not exist."""
+        if not _findable(run_id):
+            return None
         return self._one(sa.and_(runs.c.id == run_id, runs.c.owner == owner))
 
     def get_shared(self, token: str) -> tuple[sa.Row, Run] | None:
-        if not token:
+        if not token or not _findable(token):
             return None
         return self._one(runs.c.share_token == token)
 
     def _filters(self, owner: str, query: str = "", model: str = "", state: str = "") -> list:
         conditions = [runs.c.owner == owner]
+        query, model = _text(query), _text(model)  # as the columns were written
         if query:
             conditions.append(sa.or_(runs.c.prompt.icontains(query, autoescape=True),
                                      runs.c.reply.icontains(query, autoescape=True)))

@@ -399,6 +399,31 @@ def scenario_sse_quirks(h: Handler, model: str) -> None:
     h.event("[DONE]")
 
 
+AZURE_ID, AZURE_MODEL, AZURE_FINGERPRINT = "chatcmpl-azure-9x", "gpt-4o-2024-08-06", "fp_azure"
+SAFE = {name: {"filtered": False, "severity": "safe"}
+        for name in ("hate", "self_harm", "sexual", "violence")}
+
+
+def scenario_azure(h: Handler, model: str) -> None:
+    """Azure OpenAI's stream: a prompt_filter_results chunk first, its id, model empty."""
+    h.start_sse()
+    h.event({"choices": [], "created": 0, "id": "", "model": "", "object": "",
+             "prompt_filter_results": [{"prompt_index": 0, "content_filter_results": SAFE}]})
+    head = {"created": 1744545600, "id": AZURE_ID, "model": AZURE_MODEL,
+            "object": "chat.completion.chunk", "system_fingerprint": AZURE_FINGERPRINT}
+    deltas = [{"content": "", "refusal": None, "role": "assistant"},
+              *({"content": piece} for piece in words(REPLY))]
+    for delta in deltas:
+        h.event({**head, "choices": [{"content_filter_results": SAFE, "delta": delta,
+                                      "finish_reason": None, "index": 0, "logprobs": None}]})
+    h.event({**head, "choices": [{"content_filter_results": {}, "delta": {},
+                                  "finish_reason": "stop", "index": 0, "logprobs": None}]})
+    if (h.body.get("stream_options") or {}).get("include_usage"):
+        h.event({**head, "choices": [], "usage": {"prompt_tokens": 5, "completion_tokens": 12,
+                                                  "total_tokens": 17}})
+    h.end_sse()
+
+
 GATE_FIRST, GATE_REST = "First words ", "arrive before the rest of the reply."
 
 
@@ -538,6 +563,7 @@ SCENARIOS = {
     "fake/hold": scenario_hold,
     "fake/reject-stream-options": scenario_reject_stream_options,
     "fake/sse-quirks": scenario_sse_quirks,
+    "fake/azure": scenario_azure,
     "fake/gate": scenario_gate,
     "fake/hostile": scenario_hostile,
     "fake/echo-key": scenario_echo_key,
