@@ -26,6 +26,9 @@ from concurrent.futures import ThreadPoolExecutor
 from playground.render import LiveMarkdown
 
 POOL_THREADS = 2  # renders at once per process: more only queue for the same GIL
+# While a render thread holds the GIL, the relay (the worker's own thread) waits for it up to
+# the interpreter's switch interval (5 ms by default): with render threads about, 1 ms.
+SWITCH_INTERVAL_S = 0.001
 log = logging.getLogger("playground")
 _pool_lock = threading.Lock()
 _pool: tuple[int, object] | None = None  # (pid, pool): a forked worker makes its own
@@ -61,6 +64,7 @@ def submit(func: Callable, *args) -> _Done:
                 from gevent.threadpool import ThreadPool
 
                 _pool = (os.getpid(), ThreadPool(POOL_THREADS))
+                sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL_S))
             else:
                 _pool = (os.getpid(), ThreadPoolExecutor(POOL_THREADS,
                                                          thread_name_prefix="live-markdown"))
