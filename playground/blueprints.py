@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from flask import Flask
 
-from playground import history, recordings, views
+from playground import history, presenter, recordings, views
 
 
 def register(app: Flask) -> None:
     app.register_blueprint(views.bp)
     app.register_blueprint(history.bp)
     app.register_blueprint(recordings.bp)
+    app.register_blueprint(presenter.bp)

@@ -39,7 +39,7 @@ PRIVATE = {"Cache-Control": "private, no-store"}
 FORM_POSTS = ("playground.run", "playground.stream")  # the posts that carry the whole form
 ERROR_STATUS = {"timeout": 504, "rate_limited": 429}
 NOT_SAVED = "This run could not be saved to the history (the database failed); it is shown once."
-NOT_SAVED_HTML = Markup('<aside class="banner banner-warn" role="alert">{}</aside>').format(
+NOT_SAVED_HTML = Markup('<p class="banner banner-warn">{}</p>').format(
     NOT_SAVED)
 log = logging.getLogger("playground")
 

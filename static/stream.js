@@ -86,6 +86,7 @@
     let firstToken = null;
     let view = null;
     controller = new AbortController();
+    announce("");  // the same outcome twice in a row is still said twice
     setRunning(true);
     status.textContent = "Sending…";
     try {
@@ -147,7 +148,14 @@
             if (head) { head.tabIndex = -1; head.focus(); }
           }
           // The run is saved: its own page is now this page's address (a reload re-sends nothing).
-          if (data.url) window.history.replaceState(null, "", data.url);
+          if (data.url) {
+            const next = new URL(data.url, window.location.href);
+            // Presenter mode stays on: a reload of the run's page presents it too.
+            if (new URLSearchParams(window.location.search).get("present") === "1") {
+              next.searchParams.set("present", "1");
+            }
+            window.history.replaceState(null, "", next.pathname + next.search);
+          }
         }
       });
     } catch (error) {

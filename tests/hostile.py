@@ -103,8 +103,18 @@ PAGE_OK = {  # the page's own elements of the forbidden kinds
     "form": lambda t: t.get("id") in ("prompt-form",) or "login-form" in t.get("class", [])
     or _in_run_actions(t),
     "input": lambda t: t.find_parent("form") is not None or t.get("id") == "share-url",
-    "button": lambda t: t.find_parent("form") is not None or t.find_parent("span", "tools"),
+    "button": lambda t: t.find_parent("form") is not None or t.find_parent("span", "tools")
+    or _in_replay_bar(t),
+    # the flight recorder's own timeline, drawn by the server, never inside a reply
+    "svg": lambda t: t.get("class") == ["timeline"] and t.find_parent(class_="reply") is None
+    and t.find_parent("details", class_="timeline-panel") is not None,
 }
+
+
+def _in_replay_bar(tag) -> bool:
+    """The replay controls of a run, which sit outside any reply."""
+    return tag.find_parent("div", class_="replay-bar") is not None and \
+        tag.find_parent(class_="reply") is None
 
 
 def _in_run_actions(tag) -> bool:
