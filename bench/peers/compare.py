@@ -7,6 +7,8 @@ and the spread is the lowest and highest round. A ratio is app ÷ peer, round by
 
 from __future__ import annotations
 
+import math
+
 from bench.peers.servers import LABELS
 from bench.stats import median, spread
 
@@ -59,13 +61,21 @@ def _clean(values: list) -> list[float]:
     return [v for v in values if v is not None]
 
 
+def ratio(a: float | None, p: float | None) -> float | None:
+    """a ÷ p; infinite when only p is 0 (a peer that completed no stream), else None."""
+    if a is None or p is None or p < 0 or (p == 0 and a <= 0):
+        return None
+    return a / p if p > 0 else math.inf
+
+
 def ratios(app: list, peer: list) -> list[float | None]:
-    """app ÷ peer per round; None where either is missing or the peer's value is not > 0."""
-    return [a / p if a is not None and p is not None and p > 0 else None
-            for a, p in zip(app, peer, strict=True)]
+    """app ÷ peer, round by round."""
+    return [ratio(a, p) for a, p in zip(app, peer, strict=True)]
 
 
 def _number(value: float, unit: str) -> str:
+    if math.isinf(value):
+        return "∞"
     if unit == "%":
         return f"{value * 100:.0f}"
     if unit == "x":
@@ -99,7 +109,7 @@ def _row(metric: str, target: str, measured: str, ok: bool | None) -> dict:
 
 
 def _lead_row(metric: str, app: list, peer: list, peer_name: str, unit: str,
-              lower_is_better: bool = True) -> dict:
+              lower_is_better: bool = True, errors: tuple[list, list] | None = None) -> dict:
     """A ratio app ÷ peer; PASS when the app leads in every round."""
     per_round = ratios(app, peer)
     clean = _clean(per_round)
@@ -108,8 +118,11 @@ def _lead_row(metric: str, app: list, peer: list, peer_name: str, unit: str,
     else:
         ok = all(r < 1 for r in clean) if lower_is_better else all(r > 1 for r in clean)
     target = "< 1 in every round" if lower_is_better else "> 1 in every round"
+    app_errors, peer_errors = (f", {sum(_clean(e))} errors" for e in errors) if errors \
+        else ("", "")
     return _row(f"{metric}: this app ÷ {LABELS[peer_name]}", target,
-                f"{cell(per_round, 'x')}; app {cell(app, unit)} vs {cell(peer, unit)}", ok)
+                f"{cell(per_round, 'x')}; app {cell(app, unit)}{app_errors} vs "
+                f"{cell(peer, unit)}{peer_errors}", ok)
 
 
 def rows(rounds: list[dict], names: list[str], ns: list[int]) -> list[dict]:
@@ -132,7 +145,8 @@ def rows(rounds: list[dict], names: list[str], ns: list[int]) -> list[dict]:
             out.append(_lead_row(f"{n} concurrent streams, share of ideal",
                                  f[(f"throughput_of_ideal@{n}", "app")],
                                  f[(f"throughput_of_ideal@{n}", peer)], peer, "%",
-                                 lower_is_better=False))
+                                 lower_is_better=False,
+                                 errors=(f[(f"errors@{n}", "app")], f[(f"errors@{n}", peer)])))
             out.append(_lead_row(f"{n} concurrent streams, CPU per stream",
                                  f[(f"cpu_ms_per_stream@{n}", "app")],
                                  f[(f"cpu_ms_per_stream@{n}", peer)], peer, "ms"))

@@ -77,17 +77,18 @@ def package(frame: str) -> str:
     return parts[0].removesuffix(".py")
 
 
-def top(counter: Counter, samples: int, ms_per_sample: float, limit: int) -> list[dict]:
-    return [{"frame": frame, "share": count / samples, "ms_per_stream": count * ms_per_sample}
+def top(counter: Counter, samples: int, cpu_ms: float, limit: int) -> list[dict]:
+    return [{"frame": frame, "share": count / samples, "ms_per_stream": count / samples * cpu_ms}
             for frame, count in counter.most_common(limit)]
 
 
-def summarise_profile(text: str, master_pid: int, rate_hz: int, streams: int,
+def summarise_profile(text: str, master_pid: int, cpu_ms_per_stream: float,
                       limit: int = 15) -> dict:
     """Top frames by own and by total samples, and own samples by package.
 
-    py-spy samples with --gil, so a sample is a worker running Python: one sample stands for
-    1/rate_hz seconds of it, and a frame's samples become milliseconds per stream.
+    A frame's milliseconds per stream are its share of the samples times the workers' CPU per
+    stream from /proc: with --gil a sample is a worker running Python, but on a busy machine
+    a thread can hold the GIL while it waits for a core, so samples count wall time, not CPU.
     """
     stacks, samples, master = parse(text, master_pid)
     if not samples:
@@ -96,12 +97,10 @@ def summarise_profile(text: str, master_pid: int, rate_hz: int, streams: int,
     by_package: Counter = Counter()
     for frame, count in own.items():
         by_package[package(frame)] += count
-    ms_per_sample = 1000 / rate_hz / streams
     return {"samples": samples, "master_samples": master,
-            "sampled_ms_per_stream": samples * ms_per_sample,
-            "own": top(own, samples, ms_per_sample, limit),
-            "total": top(total, samples, ms_per_sample, limit + 10),
-            "packages": top(by_package, samples, ms_per_sample, limit)}
+            "own": top(own, samples, cpu_ms_per_stream, limit),
+            "total": top(total, samples, cpu_ms_per_stream, limit + 10),
+            "packages": top(by_package, samples, cpu_ms_per_stream, limit)}
 
 
 def _attached(proc: procs.Proc, said: Path, timeout: float = 20.0) -> bool:
@@ -117,8 +116,23 @@ def _attached(proc: procs.Proc, said: Path, timeout: float = 20.0) -> bool:
     return False
 
 
+def _waves(app: procs.App, opts: dict, cfg, ideal_ms: float) -> tuple[float, float, list]:
+    """cfg.profile_waves waves through the app: workers' and master's CPU ms per stream."""
+    before = procs.tree_cpu(app.proc.pid)
+    waves = []
+    for _ in range(cfg.profile_waves):
+        waves.append(summarise(run_loadgen(opts | {"n": cfg.profile_n}), cfg.profile_n,
+                               ideal_ms))
+        time.sleep(cfg.settle_s)
+    after = procs.tree_cpu(app.proc.pid)
+    streams = cfg.profile_n * cfg.profile_waves
+    workers = sum(after[pid] - before.get(pid, 0.0) for pid in after if pid != app.proc.pid)
+    master = after.get(app.proc.pid, 0.0) - before.get(app.proc.pid, 0.0)
+    return workers * 1000 / streams, master * 1000 / streams, waves
+
+
 def profile(cfg, stamp: str) -> dict:
-    """Waves of cfg.profile_n streams through a fresh app while py-spy records it."""
+    """Waves of cfg.profile_n streams through a fresh app, without py-spy, then with it."""
     raw = procs.RESULTS / f"profile-{stamp}.txt"
     model = f"bench/stream/{cfg.c_interval_ms}/{cfg.c_tokens}"
     ideal_ms = cfg.c_interval_ms * cfg.c_tokens
@@ -126,38 +140,31 @@ def profile(cfg, stamp: str) -> dict:
         server = Server("app", app.port, path="/stream", proc=app.proc)
         opts = wave_options(server, model, cfg.c_tokens, ideal_ms / 1000 + cfg.c_timeout_s)
         run_loadgen(wave_options(server, f"bench/stream/5/{cfg.c_tokens}", cfg.c_tokens, 60)
-                    | {"n": cfg.profile_n})  # warm-up, not profiled
+                    | {"n": cfg.profile_n})  # warm-up, not counted
+        # The same waves without the profiler first: what sampling itself costs the workers.
+        plain_ms, _, _ = _waves(app, opts, cfg, ideal_ms)
         said = procs.LOGS / "peers-py-spy.out"
         with open(said, "wb") as stdout:  # Popen keeps its own copy of the descriptor
             spy = procs.Proc("peers-py-spy", [
                 str(VENV_BIN / "py-spy"), "record", "--pid", str(app.proc.pid),
-                "--subprocesses", "--function", "--rate", str(cfg.profile_rate),
-                "--gil", "--format", "raw", "--output", str(raw)], env=procs.base_env(),
+                "--subprocesses", "--function", "--gil", "--rate", str(cfg.profile_rate),
+                "--format", "raw", "--output", str(raw)], env=procs.base_env(),
                 stdout=stdout, stop_signal=signal.SIGINT)
         try:
             if not _attached(spy, said):
                 raise RuntimeError(f"py-spy did not attach; see {spy.log_path}")
-            before = procs.tree_cpu(app.proc.pid)
-            waves = []
-            for _ in range(cfg.profile_waves):
-                waves.append(summarise(run_loadgen(opts | {"n": cfg.profile_n}),
-                                       cfg.profile_n, ideal_ms))
-                time.sleep(cfg.settle_s)
-            after = procs.tree_cpu(app.proc.pid)
+            cpu_ms, master_ms, waves = _waves(app, opts, cfg, ideal_ms)
         finally:
             spy.stop(grace=30.0)  # SIGINT: py-spy writes the profile, then exits
-    streams = cfg.profile_n * cfg.profile_waves
-    workers = {pid: after[pid] - before.get(pid, 0.0) for pid in after if pid != app.proc.pid}
-    cpu_ms = sum(workers.values()) * 1000 / streams
-    master_ms = (after.get(app.proc.pid, 0.0) - before.get(app.proc.pid, 0.0)) * 1000 / streams
     text = raw.read_text() if raw.exists() else ""
-    return {"raw": str(raw.relative_to(procs.REPO)), "streams": streams, "model": model,
-            "profile_n": cfg.profile_n,
+    return {"raw": str(raw.relative_to(procs.REPO)), "model": model,
+            "streams": cfg.profile_n * cfg.profile_waves, "profile_n": cfg.profile_n,
             "rate_hz": cfg.profile_rate, "workers_cpu_ms_per_stream": cpu_ms,
+            "workers_cpu_ms_per_stream_unprofiled": plain_ms,
             "master_cpu_ms_per_stream": master_ms,
             "errors": sum(w["errors"] for w in waves),
             "share_of_ideal": [round(w["throughput_of_ideal"], 3) for w in waves],
-            **summarise_profile(text, app.proc.pid, cfg.profile_rate, streams)}
+            **summarise_profile(text, app.proc.pid, cpu_ms)}
 
 
 def markdown(result: dict) -> str:
@@ -167,12 +174,13 @@ def markdown(result: dict) -> str:
     lines = [f"py-spy --gil, {result['rate_hz']} Hz: {result['samples']:,} samples of the "
              f"workers running Python while they served {result['streams']} streams "
              f"({result['model']}, {result['profile_n']} at a time, {result['errors']} errors). "
-             f"They stand for {result['sampled_ms_per_stream']:.2f} ms per stream of the "
-             f"{result['workers_cpu_ms_per_stream']:.2f} ms of CPU per stream that /proc "
-             f"measured for the workers in the same run (master "
-             f"{result['master_cpu_ms_per_stream']:.2f} ms); the rest is spent with the GIL "
-             "released: system calls (socket send and receive, the event loop's poll) and "
-             "C code."]
+             f"The workers' CPU per stream (/proc, same run): "
+             f"{result['workers_cpu_ms_per_stream']:.2f} ms while sampled, "
+             f"{result['workers_cpu_ms_per_stream_unprofiled']:.2f} ms in the same waves just "
+             f"before without py-spy (master {result['master_cpu_ms_per_stream']:.2f} ms). "
+             "\"ms per stream\" below is a frame's share of the samples times the sampled "
+             "CPU per stream; time spent with the GIL released (system calls: socket send and "
+             "receive, the event loop's poll) is spread over the Python frames."]
     for key, title in (("own", "own time (the frame itself was running)"),
                        ("total", "total time (the frame was on the stack)"),
                        ("packages", "own time by package or app module")):
