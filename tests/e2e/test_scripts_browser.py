@@ -55,7 +55,9 @@ def test_copy_and_download_buttons_work_on_a_streamed_result(live_url, open_page
     fill_and_run(page, "fake/ok", "Copy me")
     panel = page.locator("details.panel", has_text="Request sent")
     copy = panel.locator("[data-copy='#request-json']")
-    expect(copy).to_be_visible(timeout=10_000)  # shown by enhance.js in the streamed result
+    expect(copy).to_be_attached(timeout=10_000)
+    panel.locator("> summary").click()  # the buttons sit in the panel, not in its summary
+    expect(copy).to_be_visible()  # shown by enhance.js in the streamed result
     copy.click()
     expect(copy).to_have_text("Copied")
     copied = page.evaluate("() => navigator.clipboard.readText()")
