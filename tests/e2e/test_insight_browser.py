@@ -106,3 +106,39 @@ def test_replay_pauses_and_resumes_and_honours_reduced_motion(live_url, open_pag
         assert len(times) >= 2 and all(step >= 400 for step in steps)
     finally:
         context.close()
+
+
+def test_every_lane_on_a_page_replays_on_one_clock(serve_live, open_page, upstream):
+    # A comparison's lanes are elements with data-replay-url; here a second lane is added to
+    # a run's page (compare's own page has not landed), and one Replay plays both together.
+    upstream.scenarios["md-slow"] = lambda h, m: h.stream_text(m, MARKDOWN, delay=0.05)
+    upstream.scenarios["md-short"] = lambda h, m: h.stream_text(m, "## Short lane\n\nDone.",
+                                                                 delay=0.2)
+    page = open_page(serve_live()).page
+    fill_and_run(page, "md-short", "Lane B")
+    expect(page.locator(".result .pill").first).to_have_text("Done", timeout=20_000)
+    lane_b = page.url.split("?")[0] + "/replay.json"
+    fill_and_run(page, "md-slow", "Lane A")
+    expect(page.locator(".result .pill").first).to_have_text("Done", timeout=20_000)
+    page.reload()
+    page.evaluate("""(url) => {
+      const lane = document.createElement('article');
+      lane.className = 'result';
+      lane.innerHTML = '<div class="reply"><p>Lane B, final</p></div>';
+      const marker = document.createElement('div');
+      marker.dataset.replayUrl = url;
+      lane.prepend(marker);
+      document.getElementById('result').appendChild(lane);
+      window.together = false;
+      new MutationObserver(() => {
+        if (document.querySelectorAll('.replay-stage').length === 2) window.together = true;
+      }).observe(document.body, { childList: true, subtree: true });
+    }""", lane_b)
+    bar = page.locator(".replay-bar")
+    bar.get_by_role("button", name="10×").click()
+    bar.get_by_role("button", name="Replay").click()
+    expect(page.locator(".replay-stage").first).to_be_attached()
+    expect(page.locator(".replay-stage")).to_have_count(0, timeout=10_000)
+    assert page.evaluate("window.together") is True  # both lanes were playing at once
+    expect(page.locator(".reply", has_text="Lane B, final")).to_be_visible()  # restored
+    expect(page.locator(".reply h1")).to_have_text("Replay me")
