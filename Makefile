@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: run test test-fast serve bench lint clean
+.PHONY: run test test-fast fuzz serve bench lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,13 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@ $(VENV)/.runtime
 
+# Node and the npm packages of package-lock.json: the tests run Get code's Node snippets.
+NODE_DEPS := node_modules/.package-lock.json
+$(NODE_DEPS): package.json package-lock.json
+	tests/provision.sh node
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
 ## run: start the playground on http://127.0.0.1:5000 (offline demo model without a key)
 run: $(VENV)/.runtime
 	$(BIN)/python app.py
@@ -27,16 +34,23 @@ run: $(VENV)/.runtime
 PYTEST_WORKERS ?= 2
 
 ## test: every layer — unit, integration against a local fake upstream, browser (Chromium)
-test: $(VENV)/.dev
-	PYTHON=$(BIN)/python tests/provision.sh chromium postgresql redis-server
+test: $(VENV)/.dev $(NODE_DEPS)
+	PYTHON=$(BIN)/python tests/provision.sh chromium postgresql redis-server node
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 ## test-fast: every layer but the browser one
-test-fast: $(VENV)/.dev
-	PYTHON=$(BIN)/python tests/provision.sh postgresql redis-server
+test-fast: $(VENV)/.dev $(NODE_DEPS)
+	PYTHON=$(BIN)/python tests/provision.sh postgresql redis-server node
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -m "not e2e" $(PYTEST_ARGS)
+
+## fuzz: the route fuzzer at length: FUZZ_EXAMPLES requests (make test runs 2,500), with counts
+FUZZ_EXAMPLES ?= 100000
+fuzz: $(VENV)/.dev
+	PYTHON=$(BIN)/python tests/provision.sh postgresql
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -n $(PYTEST_WORKERS) -p tests.fuzzing \
+		-p no:cacheprovider tests/test_fuzz.py -k no_route_answers_500 $(PYTEST_ARGS)
 
 ## serve: the production server (gunicorn, gevent workers), never in debug mode
 serve: $(VENV)/.runtime
@@ -51,4 +65,4 @@ lint: $(VENV)/.dev
 	$(BIN)/ruff check .
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis test-artifacts
+	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache .hypothesis test-artifacts

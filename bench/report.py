@@ -93,7 +93,8 @@ def concurrency_rows(r: dict) -> list[dict]:
 
 def render_rows(r: dict) -> list[dict]:
     return [_row(f"(d) render: {c['label']}", "report",
-                 "timed out" if c["timed_out"] else f"{_ms(c['median_ms'])} ({c['chars']:,} chars)")
+                 "timed out" if c["timed_out"] else c.get("detail")
+                 or f"{_ms(c['median_ms'])} ({c['chars']:,} chars)")
             for c in r.values()]
 
 

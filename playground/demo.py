@@ -18,9 +18,13 @@ import requests
 import urllib3
 from requests.adapters import HTTPAdapter
 
+from playground.codegen import AIMLAPI_URL, BASE_ENV, KEY_ENV
+from playground.literals import literal
+
 BASE_URL = "demo://offline/v1"
 MODELS = ("demo", "demo-reasoning", "demo-tools")
 TOKEN = re.compile(r"\S+\s*|\s+")
+MAX_DELTAS = 400  # per message: a long reply streams in bigger pieces, never for minutes
 
 
 def count_tokens(text: str) -> int:
@@ -36,6 +40,34 @@ def _last_user_text(messages: list) -> str:
     return ""
 
 
+def python_code(body: dict) -> str:
+    """Runnable Python that sends this request body (without streaming) and prints the reply."""
+    sent = {k: v for k, v in body.items() if k not in ("stream", "stream_options")}
+    return "\n".join([
+        "import json",
+        "import os",
+        "import urllib.request",
+        "",
+        f'base_url = os.environ.get("{BASE_ENV}", "{AIMLAPI_URL}")',
+        f"body = {literal(sent, 'python')}",
+        "request = urllib.request.Request(",
+        '    base_url.rstrip("/") + "/chat/completions",',
+        "    data=json.dumps(body).encode(),",
+        f'    headers={{"Authorization": "Bearer " + os.environ["{KEY_ENV}"],',
+        '             "Content-Type": "application/json"},',
+        ")",
+        "with urllib.request.urlopen(request) as response:",
+        "    reply = json.load(response)",
+        'print(reply["choices"][0]["message"]["content"])',
+    ])
+
+
+def _fenced(code: str) -> list[str]:
+    """A markdown code block whose fence no backtick run inside the code can close."""
+    fence = "`" * max(3, max((len(run) for run in re.findall(r"`+", code)), default=0) + 1)
+    return [f"{fence}python", code, fence]
+
+
 def _reply_text(body: dict) -> str:
     messages = body.get("messages") or []
     prompt = _last_user_text(messages)
@@ -45,8 +77,6 @@ def _reply_text(body: dict) -> str:
     quoted = "\n".join(f"> {line}" for line in prompt.strip().splitlines()[:6]) or "> (empty)"
     system = next((m.get("content") for m in messages
                    if isinstance(m, dict) and m.get("role") == "system"), None)
-    params = {k: v for k, v in body.items() if k not in ("model", "messages", "stream",
-                                                           "stream_options")}
     lines = [
         "## Hello from the offline demo model",
         "",
@@ -67,19 +97,9 @@ def _reply_text(body: dict) -> str:
         "| Request | the body the server sent, without the key |",
         "| Usage | tokens, latency and cost when the provider reports it |",
         "",
-        "The same call from Python:",
+        "The same request from Python (standard library only; set `AIMLAPI_API_KEY` first):",
         "",
-        "```python",
-        "import requests",
-        "",
-        "response = requests.post(",
-        '    "https://api.aimlapi.com/v1/chat/completions",',
-        '    headers={"Authorization": "Bearer <YOUR_AIMLAPI_KEY>"},',
-        f"    json={{\"model\": {json.dumps(body.get('model', ''))}, \"messages\": [...]"
-        + (f", **{json.dumps(params, sort_keys=True)}" if params else "") + "},",
-        ")",
-        "print(response.json()[\"choices\"][0][\"message\"][\"content\"])",
-        "```",
+        *_fenced(python_code(body)),
     ]
     return "\n".join(lines)
 
@@ -136,6 +156,14 @@ def completion(body: dict) -> dict:
                       "total_tokens": prompt_tokens + completion_tokens}}
 
 
+def _pieces(text: str) -> list[str]:
+    """The text in stream deltas: a token each, grouped when there are more than MAX_DELTAS."""
+    tokens = TOKEN.findall(text)
+    size = -(-len(tokens) // MAX_DELTAS)  # the reply repeats the prompt, which may be long
+    return tokens if size <= 1 else ["".join(tokens[i:i + size])
+                                     for i in range(0, len(tokens), size)]
+
+
 def chunks(body: dict) -> Iterator[dict]:
     """The same completion as ``chat.completion.chunk`` objects, token by token."""
     full = completion(body)
@@ -146,7 +174,7 @@ def chunks(body: dict) -> Iterator[dict]:
         yield {**head, "choices": [{"index": index, "delta": {"role": "assistant", "content": ""},
                                     "finish_reason": None}]}
         for key in ("reasoning_content", "content"):
-            for token in TOKEN.findall(message.get(key) or ""):
+            for token in _pieces(message.get(key) or ""):
                 yield {**head, "choices": [{"index": index, "delta": {key: token},
                                             "finish_reason": None}]}
         for number, call in enumerate(message.get("tool_calls") or []):

@@ -6,10 +6,19 @@ import json
 import math
 import re
 
+from flask import has_request_context, request
 from flask_wtf import FlaskForm
+from flask_wtf.form import SUBMIT_METHODS
 from markupsafe import Markup, escape
 from wtforms import BooleanField, FloatField, IntegerField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import (
+    DataRequired,
+    Length,
+    NumberRange,
+    Optional,
+    StopValidation,
+    ValidationError,
+)
 
 PROMPT_LIMIT = 100_000  # characters; about 25k tokens, far beyond a playground prompt
 MAX_TOKENS_LIMIT = 1_000_000
@@ -17,12 +26,22 @@ MAX_STOPS = 4
 CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
 RESERVED_EXTRA = {"model", "messages", "stream", "stream_options"}
 TOKEN_KEYS = ("max_tokens", "max_completion_tokens", "max_output_tokens")
+# json.loads recurses once per level, so a few thousand "[" exhaust the stack; no request
+# body needs more than a handful of levels.
+MAX_DEPTH = 64
+JSON_NESTING = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')  # a string, or a bracket outside one
 
 
 def finite(form, field) -> None:
     """Reject NaN and infinities, which NumberRange lets through."""
     if field.data is not None and not math.isfinite(field.data):
         raise ValidationError("Enter a finite number.")
+
+
+def not_huge(form, field) -> None:
+    """Stop a whole number beyond any range here: NumberRange cannot compare it with NaN."""
+    if isinstance(field.data, int) and abs(field.data) > 2**64:
+        raise StopValidation("This number is too large.")
 
 
 def printable(form, field) -> None:
@@ -33,6 +52,18 @@ def printable(form, field) -> None:
 class PromptForm(FlaskForm):
     """A model, messages and the optional sampling parameters of one run."""
 
+    class Meta:
+        def wrap_formdata(self, form, formdata):
+            """Read the posted text fields only.
+
+            Flask-WTF would also take a file part in place of a field (a FileStorage, which
+            the validators cannot measure) and a JSON body (numbers, lists, anything).
+            """
+            if formdata is None or hasattr(formdata, "getlist"):
+                return formdata  # the caller chose the data
+            posted = has_request_context() and request.method in SUBMIT_METHODS
+            return request.form if posted and request.form else None
+
     model = StringField("Model", validators=[DataRequired("Enter a model name."),
                                              Length(max=200), printable])
     system = TextAreaField("System prompt", validators=[Optional(), Length(max=PROMPT_LIMIT)])
@@ -40,11 +71,12 @@ class PromptForm(FlaskForm):
                                                  Length(max=PROMPT_LIMIT)])
     temperature = FloatField("Temperature", validators=[Optional(), finite,
                                                         NumberRange(0, 2)])
-    max_tokens = IntegerField("Max tokens", validators=[Optional(),
+    max_tokens = IntegerField("Max tokens", validators=[Optional(), not_huge,
                                                         NumberRange(1, MAX_TOKENS_LIMIT)])
     top_p = FloatField("Top p", validators=[Optional(), finite, NumberRange(0, 1)])
-    n = IntegerField("Choices (n)", validators=[Optional(), NumberRange(1, 8)])
-    seed = IntegerField("Seed", validators=[Optional(), NumberRange(-(2**63), 2**63 - 1)])
+    n = IntegerField("Choices (n)", validators=[Optional(), not_huge, NumberRange(1, 8)])
+    seed = IntegerField("Seed", validators=[Optional(), not_huge,
+                                            NumberRange(-(2**63), 2**63 - 1)])
     presence_penalty = FloatField("Presence penalty", validators=[Optional(), finite,
                                                                   NumberRange(-2, 2)])
     frequency_penalty = FloatField("Frequency penalty", validators=[Optional(), finite,
@@ -83,10 +115,16 @@ class PromptForm(FlaskForm):
             raise ValidationError(f"At most {MAX_STOPS} stop sequences.")
 
     def validate_extra(self, field) -> None:
-        if not (field.data or "").strip():
-            return
+        if not (field.data or "").strip() or field.errors:
+            return  # empty, or already too long to be worth parsing
+        if too_deep(field.data):
+            raise ValidationError(f"Extra JSON may be nested at most {MAX_DEPTH} levels deep.")
         try:
-            value = json.loads(field.data, parse_constant=_reject_constant)
+            value = json.loads(field.data, parse_constant=_reject_constant,
+                               parse_float=_finite_float)
+        except NotFinite as exc:
+            raise ValidationError(f"Numbers must be finite; {exc} is too large to send as "
+                                  "JSON.") from None
         except ValueError as exc:
             raise ValidationError(f"Not valid JSON: {exc}.") from None
         if not isinstance(value, dict):
@@ -100,8 +138,8 @@ class PromptForm(FlaskForm):
         if reserved:
             raise ValidationError(f"Set {', '.join(reserved)} with the form, not extra JSON.")
         for key in TOKEN_KEYS:
-            if self.max_tokens_cap and key in value and not (
-                    isinstance(value[key], int) and 0 < value[key] <= self.max_tokens_cap):
+            if self.max_tokens_cap and key in value and not (  # bool is an int: refuse it
+                    type(value[key]) is int and 0 < value[key] <= self.max_tokens_cap):
                 raise ValidationError(f"{key} must be a whole number up to "
                                       f"{self.max_tokens_cap:,} on this server.")
 
@@ -134,6 +172,31 @@ class PromptForm(FlaskForm):
         if self.max_tokens_cap and not any(key in body for key in TOKEN_KEYS):
             body["max_tokens"] = self.max_tokens_cap  # the server's cap bounds every reply
         return body
+
+
+def too_deep(text: str) -> bool:
+    """Whether JSON text nests deeper than MAX_DEPTH, found without parsing (or recursing)."""
+    depth = 0
+    for match in JSON_NESTING.finditer(text):
+        token = match.group()
+        if token in ("[", "{"):
+            depth += 1
+            if depth > MAX_DEPTH:
+                return True
+        elif token in ("]", "}"):
+            depth -= 1
+    return False
+
+
+class NotFinite(ValueError):
+    """A JSON number too large for a float (1e309): Python reads it as infinity."""
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise NotFinite(text[:40])
+    return value
 
 
 def _reject_constant(name: str):

@@ -27,6 +27,7 @@ from playground.store import PAGE_SIZE, STATES, current_store, export_record
 
 bp = Blueprint("history", __name__)
 PRIVATE = {"Cache-Control": "private, no-store"}
+MAX_PAGE = 1_000_000  # 25 million runs: beyond any history
 
 
 def _own(run_id: str):
@@ -42,10 +43,14 @@ def index():
     model = request.args.get("model", "").strip()[:200]
     state = request.args.get("state", "")
     state = state if state in STATES else ""
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    # Bounded before it becomes an OFFSET: 10**20 overflows SQLite's and PostgreSQL's integers.
+    page = min(max(request.args.get("page", 1, type=int) or 1, 1), MAX_PAGE)
     store, owner = current_store(), current_owner()
     rows, total = store.history(owner, query=query, model=model, state=state, page=page)
     pages = max(math.ceil(total / PAGE_SIZE), 1)
+    if page > pages:  # past the end (an old link, a typed number): the last page
+        page = pages
+        rows, total = store.history(owner, query=query, model=model, state=state, page=page)
     return render_template("history.html", rows=rows, total=total, page=page, pages=pages,
                            query=query, model=model, state=state, states=STATES,
                            models=store.models(owner), everything=store.count(owner)), \
@@ -93,7 +98,7 @@ def shared(token: str):
     if found is None:
         abort(404)
     row, run = found
-    return render_template("shared.html", view=present(run), row=row, token=token,
+    return render_template("shared.html", view=present(run, shared=True), row=row, token=token,
                            shared=True), 200, {**PRIVATE, "X-Robots-Tag": "noindex"}
 
 

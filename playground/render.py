@@ -1,4 +1,4 @@
-"""Turn a run into safe HTML pieces: markdown replies and JSON trees.
+"""Turn a run into safe HTML pieces: markdown replies (whole or live), and JSON trees.
 
 Model output is untrusted. Markdown goes through markdown-it-py with raw HTML off, code through
 Pygments with an allow-listed lexer, and the result through nh3 with a tight allow-list; the
@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import re
-from functools import lru_cache
+import time
+from functools import cache, lru_cache
 
 import nh3
 from markdown_it import MarkdownIt
@@ -19,13 +20,28 @@ from pygments.formatters import HtmlFormatter
 from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
 
+from playground import codegen
+
 MARKDOWN_LIMIT = 200_000  # characters rendered as markdown; beyond, escaped plain text
+LIVE_LIMIT = 100_000  # characters of a streaming reply rendered live; beyond, raw text to the end
+LIVE_EVERY_MS = 50  # at most one live snapshot per this much arrival time
+# Snapshots are spaced so that they take at most LIVE_CPU_SHARE of a stream's arrival time:
+# by what the last one measured, and at least by its size at ~1 µs a character (200 KB of
+# mixed markdown in 212 ms, bench/README.md; a flood of backticks costs more, and a loaded
+# machine too, which the measured time catches).
+LIVE_MS_PER_CHAR = 0.001
+LIVE_CPU_SHARE = 0.25
+# Leaf blocks whose end is written in their own lines: what follows cannot reach back into them.
+CLOSED_BLOCKS = {"heading_open", "hr", "fence"}
 # markdown-it spends ~35 µs per unmatched '[' (100,000 of them took 3.5 s), so cap them.
 BRACKET_LIMIT = 2_000
 # Emphasis delimiters cost ~7 µs each ('*a' x 100,000 took 1 s on one gevent worker, stalling
 # every stream on it); 20,000 bounds that to ~0.15 s and still fits any real reply.
 EMPHASIS_LIMIT = 20_000
 TREE_LIMIT = 2_000_000  # characters of JSON drawn as a foldable tree; beyond, plain text
+# Characters of Get code coloured by Pygments; beyond (a very long prompt), escaped plain text.
+CODE_HIGHLIGHT_LIMIT = 100_000
+CODE_BLOCK_CACHED = 2_000  # characters of a code block kept highlighted (256 blocks at most)
 LEXERS = {
     "bash", "c", "cpp", "csharp", "css", "diff", "go", "html", "java", "javascript", "js",
     "json", "kotlin", "markdown", "php", "python", "py", "ruby", "rust", "scala", "sh", "shell",
@@ -99,6 +115,182 @@ def markdown_html(text: str | None, limit: int = MARKDOWN_LIMIT) -> Markup:
         return sanitize(_markdown().render(text))
     return Markup('<p class="notice">This reply is shown as plain text: {}.</p>'
                   '<pre class="plain">{}</pre>').format(reason, text)
+
+
+def _live_reason(length: int, brackets: int, emphasis: int, limit: int) -> str | None:
+    """Why live snapshots stop, or None while they can go on; mirrors markdown_html's caps."""
+    if length > limit:
+        return f"the reply is over {limit:,} characters"
+    if brackets > BRACKET_LIMIT:
+        return f"the reply has over {BRACKET_LIMIT:,} '[' characters"
+    if emphasis > EMPHASIS_LIMIT:
+        return f"the reply has over {EMPHASIS_LIMIT:,} '*' and '_' characters"
+    return None
+
+
+class LiveMarkdown:
+    """Render a reply while it streams: finished blocks once, only the growing tail again.
+
+    Each snapshot is exactly ``markdown_html`` of the text so far (property-tested), made by
+    cutting only at a top-level block start that nothing appended can change: after a blank
+    line, or a heading, rule or closed fence, its own line complete, and no link definition
+    below it still growing. Above the cut, blocks are rendered and sanitized once; below,
+    re-parsed per snapshot. Past ``limit`` characters or the costly-character caps, snapshots
+    stop and ``stopped`` says why: the caller shows raw text until the final render.
+    """
+
+    def __init__(self, limit: int = LIVE_LIMIT, every_ms: float = LIVE_EVERY_MS) -> None:
+        self.limit, self.every_ms = limit, every_ms
+        self.stopped: str | None = None
+        self.length = 0  # characters fed, after neutralising controls
+        self.snapshots = 0
+        self.rendered_chars = 0  # characters parsed by snapshots so far: what they cost
+        self._brackets = self._emphasis = 0
+        self._pending_cr = False
+        self._done: list[str] = []  # the text above the cut
+        self._done_html: list[str] = []  # its sanitized HTML, block group by block group
+        self._done_refs: dict = {}  # link references defined above the cut
+        self._done_links = False  # whether the text above the cut has a '['
+        self._tail: list[str] = []  # the text below the cut, in pieces until joined
+        self._last_ms: float | None = None
+        self._last_cost = 0  # characters the last snapshot parsed
+        self.last_cost_ms = 0.0  # how long the last snapshot took
+
+    def feed(self, delta: str) -> None:
+        """Append the next piece of the reply (as the provider sent it)."""
+        if self.stopped or not delta:
+            return
+        delta = neutralize_controls(delta)
+        self.length += len(delta)
+        self._brackets += delta.count("[")
+        self._emphasis += delta.count("*") + delta.count("_")
+        self.stopped = _live_reason(self.length, self._brackets, self._emphasis, self.limit)
+        if self.stopped:
+            self._done = self._tail = self._done_html = []
+            return
+        # Line ends as markdown-it sees them; a CR and its LF may arrive in two deltas.
+        if self._pending_cr and delta.startswith("\n"):
+            delta = delta[1:]
+        self._pending_cr = delta.endswith("\r")
+        self._tail.append(delta.replace("\r\n", "\n").replace("\r", "\n"))
+
+    def due(self, now_ms: float) -> bool:
+        """Whether a snapshot at ``now_ms`` (arrival time) is worth its cost."""
+        if self.stopped:
+            return False
+        if self._last_ms is None:
+            return True
+        cost = max(self._last_cost * LIVE_MS_PER_CHAR, self.last_cost_ms)
+        return now_ms - self._last_ms >= max(self.every_ms, cost / LIVE_CPU_SHARE)
+
+    def snapshot(self, now_ms: float | None = None) -> Markup | None:
+        """Sanitized HTML of the reply so far (== ``markdown_html``), or None once stopped."""
+        if self.stopped:
+            return None
+        started = time.perf_counter()
+        self._last_ms = now_ms
+        md = _markdown()
+        tail = "".join(self._tail)
+        env = {"references": dict(self._done_refs)}
+        tokens = md.parse(tail, env)
+        if self._done_links and env["references"].keys() - self._done_refs.keys():
+            # '[x]' above the cut may become a link now that '[x]: url' is defined below it.
+            tail = "".join(self._done) + tail
+            self._done, self._done_html, self._done_refs, self._done_links = [], [], {}, False
+            env = {"references": {}}
+            tokens = md.parse(tail, env)
+        self.snapshots += 1
+        self._last_cost = len(tail)
+        self.rendered_chars += len(tail)
+        # A definition still in the tail may yet change (or vanish): blocks that could use it
+        # are not finished while it is below them.
+        last_ref = max((ref["map"][0] for label, ref in env["references"].items()
+                        if label not in self._done_refs), default=-1)
+        cut = _cut(tail, tokens, last_ref)
+        if cut is not None:
+            index, line, offset = cut
+            self._done_html.append(str(sanitize(md.renderer.render(tokens[:index], md.options,
+                                                                    env))))
+            self._done.append(tail[:offset])
+            self._done_links = self._done_links or "[" in tail[:offset]
+            for label, ref in env["references"].items():
+                if label not in self._done_refs and ref["map"][0] < line:
+                    self._done_refs[label] = ref
+            tokens, tail = tokens[index:], tail[offset:]
+        self._tail = [tail]
+        html = Markup("".join(self._done_html)) + sanitize(  # noqa: S704 - sanitizer output
+            md.renderer.render(tokens, md.options, env))
+        self.last_cost_ms = (time.perf_counter() - started) * 1000
+        return html
+
+    def notice(self) -> Markup | None:
+        """What to tell the reader once live formatting has stopped."""
+        if not self.stopped:
+            return None
+        return Markup('<p class="notice">Live formatting stopped: {}. The formatted reply '
+                      "appears when it is complete.</p>").format(self.stopped)
+
+
+def _cut(text: str, tokens, last_ref: int) -> tuple[int, int, int] | None:
+    """The last safe place to cut: (token index, line, character offset), or None.
+
+    A cut above line ``last_ref`` (a link definition below it) is safe only if nothing
+    above it could be a link.
+    """
+    starts = [(i, t.map[0], t.map[1], t.type) for i, t in enumerate(tokens)
+              if t.level == 0 and t.nesting >= 0 and t.block and t.map]
+    if len(starts) < 2:
+        return None
+    lines = text.split("\n")
+    for (_, _, end, kind), (index, line, _, _) in zip(reversed(starts[:-1]),
+                                                       reversed(starts[1:]), strict=True):
+        if line == 0 or line >= len(lines) - 1:
+            continue  # the block's first line is still being written
+        after_blank = not lines[line - 1].strip(" \t")
+        closed = kind in CLOSED_BLOCKS and end == line
+        if after_blank or closed:
+            offset = sum(len(part) + 1 for part in lines[:line])
+            if line > last_ref or "[" not in text[:offset]:
+                return index, line, offset
+    return None
+
+
+def highlight_code(code: str, lang: str) -> Markup:
+    """Colour code through the replies' Pygments lexers and sanitizer; its text is unchanged.
+
+    Get code's programs differ from run to run only in a few blocks (the body), so each block
+    between blank lines is coloured on its own and the common ones come from a cache.
+    """
+    if len(code) > CODE_HIGHLIGHT_LIMIT or lang not in LEXERS:
+        return escape(code)
+    return Markup("\n\n").join(
+        _code_block(block, lang) if len(block) <= CODE_BLOCK_CACHED else
+        _code_block.__wrapped__(block, lang) for block in code.split("\n\n"))
+
+
+@cache
+def _code_lexer(lang: str):
+    return get_lexer_by_name(lang, stripnl=False, ensurenl=False)
+
+
+@lru_cache(maxsize=256)
+def _code_block(block: str, lang: str) -> Markup:
+    # No stripping or added line ends: the page's text must be the code, byte for byte.
+    html = highlight(block, _code_lexer(lang), _FORMATTER)
+    if html.endswith("\n") and not block.endswith("\n"):
+        html = html[:-1]  # the formatter ends every line, the last one too
+    return sanitize(html)
+
+
+def code_view(run, shared: bool = False) -> dict | None:
+    """Get code for a run: the five snippets of the body it sent, highlighted, and a note."""
+    if not isinstance(run.request, dict):
+        return None
+    base = codegen.base_for(run.endpoint, provider=run.provider, demo=run.demo, shared=shared)
+    return {"note": base.note, "snippets": [
+        {"key": s.key, "label": s.label, "filename": s.filename, "code": s.code,
+         "html": highlight_code(s.code, s.lang)}
+        for s in codegen.snippets(run.request, base.url, run.stream)]}
 
 
 def pretty_json(value) -> str:
@@ -191,8 +383,8 @@ def choice_views(response) -> list[dict]:
     return views
 
 
-def present(run) -> dict:
-    """Everything ``_result.html`` shows for a run, computed once."""
+def present(run, shared: bool = False) -> dict:
+    """Everything ``_result.html`` shows for a run, computed once (``shared``: for a stranger)."""
     response = run.response if isinstance(run.response, dict) else None
     answered = response.get("model") if response else None
     return {
@@ -205,4 +397,5 @@ def present(run) -> dict:
         "response_json": pretty_json(run.response) if run.response is not None else None,
         "response_tree": json_tree(run.response) if run.response is not None else None,
         "events_text": "\n\n".join(f"data: {e}" for e in run.events) if run.events else None,
+        "code": code_view(run, shared),
     }

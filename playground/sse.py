@@ -104,8 +104,12 @@ class ChunkAssembler:
     def add(self, chunk: dict) -> list[tuple[str, str]]:
         """Merge a chunk; return the text deltas it carried as ``(kind, text)`` pairs."""
         for key in ("id", "created", "model", "system_fingerprint", "service_tier"):
-            if chunk.get(key) is not None:
-                self.meta.setdefault(key, chunk[key])
+            # The first real value: Azure's first chunk (its prompt_filter_results) carries
+            # "id": "", "model": "" and "created": 0, and the real ones come after it.
+            if key not in self.meta and chunk.get(key) not in (None, "", 0):
+                self.meta[key] = chunk[key]
+        if isinstance(chunk.get("prompt_filter_results"), list):
+            self.meta.setdefault("prompt_filter_results", chunk["prompt_filter_results"])
         if isinstance(chunk.get("usage"), dict):
             self.usage = chunk["usage"]
         if isinstance(chunk.get("meta"), dict):

@@ -5,9 +5,14 @@ already has its own value object (``run.Run`` with ``to_dict``/``from_dict``), s
 class would only duplicate it. The whole run is kept as JSON in ``data``; the other columns are
 copies of what the history list shows, filters and searches, so those queries never parse JSON.
 
-Schema changes: bump ``SCHEMA_VERSION`` and add a function to ``MIGRATIONS`` keyed by the new
-version; ``Store.create`` applies the missing ones in order, once, inside the same transaction
-(and, on PostgreSQL, under an advisory lock so instances starting together do not race).
+A run is written when it starts (``start``: state "running", with a heartbeat), its partial
+text is saved while it streams (``progress``: the ``reply`` and ``heartbeat_at`` columns only),
+and it is written whole when it ends (``finish``). "Interrupted" is never stored: it is how a
+"running" row whose heartbeat is older than ``interrupted_after`` seconds reads back, so no
+start-up sweep can mistake another worker's live run for a dead one.
+
+Schema changes are Alembic revisions in ``migrations/`` (see docs/storage.md); ``Store.create``
+applies the missing ones once per process, under a lock, at first use.
 """
 
 from __future__ import annotations
@@ -16,24 +21,21 @@ import json
 import secrets
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import NamedTuple
 
-import click
 import sqlalchemy as sa
 from flask import current_app
-from flask.cli import AppGroup
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Engine
 
+from playground import migrations
+from playground.errors import scrub
 from playground.run import FINISHED, Run
 
-SCHEMA_VERSION = 1
 PAGE_SIZE = 25
-STATES = FINISHED  # the states the history can filter by
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {}  # version -> step, e.g. add a column
-LOCK_ID = 0x706C6179  # "play": the PostgreSQL advisory lock held while the schema is changed
+STATES = ("running", *FINISHED, "interrupted")  # the states the history can filter by
 
 metadata = sa.MetaData()
 runs = sa.Table(
@@ -45,7 +47,7 @@ runs = sa.Table(
     sa.Column("created_at", sa.Float, nullable=False),  # unix seconds, when the run started
     sa.Column("model", sa.String(200), nullable=False),
     sa.Column("prompt", sa.Text, nullable=False),
-    sa.Column("reply", sa.Text, nullable=False),
+    sa.Column("reply", sa.Text, nullable=False),  # while running: the text received so far
     sa.Column("state", sa.String(16), nullable=False),
     sa.Column("status", sa.Integer),
     sa.Column("error_kind", sa.String(32)),
@@ -57,11 +59,13 @@ runs = sa.Table(
     sa.Column("cost_usd", sa.Float),
     sa.Column("share_token", sa.String(64), unique=True),
     sa.Column("data", sa.Text, nullable=False),  # Run.to_dict() as JSON
+    sa.Column("heartbeat_at", sa.Float),  # unix seconds; refreshed while the run is in flight
     sa.Index("ix_runs_owner_created", "owner", "created_at"),
     sa.Index("ix_runs_owner_model", "owner", "model"),
     sa.Index("ix_runs_owner_state", "owner", "state"),
     sa.Index("ix_runs_created", "created_at"),
 )
+# The release before Alembic kept its schema version here; Alembic's alembic_version is read.
 schema = sa.Table(
     "schema_version", metadata,
     sa.Column("version", sa.Integer, nullable=False),
@@ -73,7 +77,10 @@ def engine_for(url: str) -> Engine:
     if url.startswith(("postgres://", "postgresql://")):
         url = "postgresql+psycopg://" + url.split("://", 1)[1]
     if not url.startswith("sqlite"):
-        return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+        # A database host that does not answer costs a run 5 s, not the TCP timeout.
+        connect = {"connect_timeout": 5} if url.startswith("postgresql") else {}
+        return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20,
+                                connect_args=connect)
     if sa.engine.make_url(url).database in (None, "", ":memory:"):
         # One in-memory database shared by every thread (a throwaway run: nothing is kept).
         return sa.create_engine(url, connect_args={"check_same_thread": False},
@@ -97,6 +104,11 @@ def _text(value) -> str:
     if not isinstance(value, str):
         return ""
     return value.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
+
+
+def _findable(key) -> bool:
+    """Whether a run id or share token from a URL could be stored: PostgreSQL refuses NUL."""
+    return isinstance(key, str) and "\x00" not in key
 
 
 def prompt_of(request: dict) -> str:
@@ -149,75 +161,126 @@ class Saved(NamedTuple):
     share_token: str | None = None  # a run just saved has never been shared
 
 
+def partial_response(text: str) -> dict:
+    """The reply so far in the shape of a response, as the stream assembler would build it."""
+    return {"id": None, "object": "chat.completion", "choices": [
+        {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": None}],
+        "usage": None}
+
+
 class Store:
     """Runs saved and read per owner; every query is parameterised and scoped to its owner."""
 
-    def __init__(self, engine: Engine, *, secrets_to_scrub: tuple[str, ...] = ()) -> None:
+    def __init__(self, engine: Engine, *, secrets_to_scrub: tuple[str, ...] = (),
+                 interrupted_after: float = 90.0) -> None:
         self.engine = engine
         self.secrets = tuple(s for s in secrets_to_scrub if s and len(s) >= 4)
+        self.interrupted_after = interrupted_after
         self._ready = False
         self._lock = threading.Lock()
 
     # -- schema --------------------------------------------------------------------------
     def create(self) -> None:
-        """Create the tables (or bring them up to date) on first use."""
+        """Bring the schema up to date on first use; after a failure, try again next time."""
         if self._ready:
             return
         with self._lock:
-            if self._ready:
-                return
-            for attempt in range(3):
-                try:
-                    with self.engine.begin() as conn:
-                        self._create(conn)
-                    break
-                except sa.exc.OperationalError:
-                    # Two SQLite processes creating the file at once: the loser retries.
-                    if attempt == 2:
-                        raise
-                    time.sleep(0.2)
-            self._ready = True
+            if not self._ready:
+                self.migrate()
+                self._ready = True
 
-    def _create(self, conn: Connection) -> None:
-        if conn.dialect.name == "postgresql":
-            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:id)"), {"id": LOCK_ID})
-        metadata.create_all(conn)
-        version = conn.execute(sa.select(schema.c.version)).scalar()
-        if version is None:
-            conn.execute(schema.insert().values(version=SCHEMA_VERSION))
-            return
-        for step in range(version + 1, SCHEMA_VERSION + 1):
-            MIGRATIONS[step](conn)
-        if version < SCHEMA_VERSION:
-            conn.execute(schema.update().values(version=SCHEMA_VERSION))
+    def migrate(self) -> list[migrations.Step]:
+        """Apply the missing Alembic revisions under the schema lock; say what was done."""
+        with self.engine.begin() as conn:
+            return migrations.upgrade(conn)
 
     def _begin(self):
         self.create()
         return self.engine.begin()
 
     # -- writing -------------------------------------------------------------------------
-    def save(self, run: Run, owner: str) -> str:
-        """Keep a run (key scrubbed) and return its public id."""
-        data = json.dumps(run.to_dict(), default=str)  # ASCII: any text survives any DB
+    def _values(self, run: Run, state: str | None = None) -> dict:
+        """The columns of a run (in ``state``, if given), key scrubbed; text any DB accepts."""
+        fields = run.to_dict()
+        fields["state"] = state = state or run.state
+        data = json.dumps(fields, default=str)  # ASCII: any text survives any DB
         for secret in self.secrets:
             data = data.replace(secret, "[redacted]")
         usage = run.usage
-        run_id = secrets.token_urlsafe(16)
-        values = {
-            "id": run_id, "owner": owner, "created_at": run.started_at,
+        return {
+            "created_at": run.started_at,
             "model": _text(str(run.request.get("model", "")))[:200],
-            "prompt": _text(prompt_of(run.request)), "reply": _text(reply_of(run.response)),
-            "state": run.state, "status": run.status,
+            "prompt": _text(prompt_of(run.request)),
+            "reply": _text(scrub(reply_of(run.response), self.secrets)),
+            "state": state, "status": run.status,
             "error_kind": run.error.kind if run.error else None, "stream": run.stream,
             "prompt_tokens": usage.prompt, "completion_tokens": usage.completion,
             "total_tokens": usage.total, "latency_ms": run.total_ms,
             "cost_usd": usage.cost_usd, "data": data,
         }
+
+    def save(self, run: Run, owner: str) -> str:
+        """Keep a finished run in one write (key scrubbed) and return its public id."""
+        run_id = secrets.token_urlsafe(16)
         with self._begin() as conn:
-            conn.execute(runs.insert(), values)  # parameters apart: the SQL is compiled once
+            # Parameters apart: the SQL is compiled once.
+            conn.execute(runs.insert(), {"id": run_id, "owner": owner, **self._values(run)})
         return run_id
 
+    def start(self, run: Run, owner: str, *, now: float | None = None) -> str:
+        """Write a run that has just begun, as "running" with a heartbeat; return its id."""
+        run_id = secrets.token_urlsafe(16)
+        values = {**self._values(run, "running"), "reply": "", "heartbeat_at": now or time.time()}
+        with self._begin() as conn:
+            conn.execute(runs.insert(), {"id": run_id, "owner": owner, **values})
+        return run_id
+
+    def progress(self, run_id: str, text: str, *, secrets: tuple[str, ...] = (),
+                 now: float | None = None) -> bool:
+        """Save a running run's text so far and refresh its heartbeat (two columns only)."""
+        return self.progress_many([(run_id, scrub(text, secrets))], now=now) > 0
+
+    def progress_many(self, texts: list[tuple[str, str]], *, now: float | None = None) -> int:
+        """``progress`` for several runs in one transaction: (id, text so far) pairs."""
+        if not texts:
+            return 0
+        statement = (runs.update()
+                     .where(runs.c.id == sa.bindparam("run_id"), runs.c.state == "running")
+                     .values(reply=sa.bindparam("text"), heartbeat_at=now or time.time()))
+        rows = [{"run_id": run_id, "text": _text(scrub(text, self.secrets))}
+                for run_id, text in texts]
+        with self._begin() as conn:
+            return conn.execute(statement, rows).rowcount
+
+    def beat(self, run_ids: list[str], *, now: float | None = None) -> int:
+        """Refresh the heartbeat of runs still in flight, in one statement."""
+        if not run_ids:
+            return 0
+        with self._begin() as conn:
+            return conn.execute(runs.update().where(runs.c.id.in_(run_ids),
+                                                    runs.c.state == "running")
+                                .values(heartbeat_at=now or time.time())).rowcount
+
+    def halt(self, run_id: str, text: str, state: str = "shutdown") -> bool:
+        """End a run that is still running with its text so far (the server is stopping)."""
+        text = _text(scrub(text, self.secrets))
+        with self._begin() as conn:
+            result = conn.execute(runs.update().where(runs.c.id == run_id,
+                                                      runs.c.state == "running")
+                                  .values(state=state, reply=text, heartbeat_at=time.time()))
+        return result.rowcount > 0
+
+    def finish(self, run_id: str, run: Run) -> bool:
+        """Write a started run whole, in its final state; False if its row is gone."""
+        values = {**self._values(run), "heartbeat_at": time.time()}
+        values.pop("created_at")  # when it started stays what start() wrote
+        with self._begin() as conn:
+            result = conn.execute(runs.update().where(runs.c.id == run_id).values(**values))
+        return result.rowcount > 0
+
     def delete(self, run_id: str, owner: str) -> bool:
+        if not _findable(run_id):
+            return False
         with self._begin() as conn:
             result = conn.execute(runs.delete().where(runs.c.id == run_id,
                                                       runs.c.owner == owner))
@@ -230,12 +293,16 @@ class Store:
     def share(self, run_id: str, owner: str) -> str | None:
         """A new read-only link token (192 bits); an earlier link of this run stops working."""
         token = secrets.token_urlsafe(24)
+        if not _findable(run_id):
+            return None
         with self._begin() as conn:
             result = conn.execute(runs.update().where(runs.c.id == run_id, runs.c.owner == owner)
                                   .values(share_token=token))
         return token if result.rowcount else None
 
     def revoke(self, run_id: str, owner: str) -> bool:
+        if not _findable(run_id):
+            return False
         with self._begin() as conn:
             result = conn.execute(runs.update().where(runs.c.id == run_id, runs.c.owner == owner)
                                   .values(share_token=None))
@@ -259,29 +326,56 @@ class Store:
         return deleted
 
     # -- reading -------------------------------------------------------------------------
+    def _quiet(self, now: float | None = None):
+        """True for a "running" row whose heartbeat is older than the threshold."""
+        cutoff = (now or time.time()) - self.interrupted_after
+        beat = sa.func.coalesce(runs.c.heartbeat_at, runs.c.created_at)
+        return sa.and_(runs.c.state == "running", beat < cutoff)
+
+    def _columns(self, *, data: bool = True) -> list:
+        """The row as read: ``state`` says "interrupted" for a run that stopped beating."""
+        state = sa.case((self._quiet(), "interrupted"), else_=runs.c.state).label("state")
+        return [*(c for c in runs.c if c.name != "state" and (data or c.name != "data")), state]
+
     def _one(self, condition) -> tuple[sa.Row, Run] | None:
         with self._begin() as conn:
-            row = conn.execute(sa.select(runs).where(condition)).first()
-        return (row, Run.from_dict(json.loads(row.data))) if row else None
+            row = conn.execute(sa.select(*self._columns()).where(condition)).first()
+        if row is None:
+            return None
+        run = Run.from_dict(json.loads(row.data))
+        run.state = row.state  # the row knows how the run ended (or that it never did)
+        if run.response is None and row.reply and row.state in ("running", "interrupted",
+                                                                "shutdown"):
+            run.response = partial_response(row.reply)
+            run.notes.append("The reply so far: the run is still going." if row.state ==
+                             "running" else "The reply as far as it got: the provider's full "
+                             "response never arrived.")
+        return row, run
 
     def get(self, run_id: str, owner: str) -> tuple[sa.Row, Run] | None:
         """A run of this owner (its row and its Run), or None: others' runs do not exist."""
+        if not _findable(run_id):
+            return None
         return self._one(sa.and_(runs.c.id == run_id, runs.c.owner == owner))
 
     def get_shared(self, token: str) -> tuple[sa.Row, Run] | None:
-        if not token:
+        if not token or not _findable(token):
             return None
         return self._one(runs.c.share_token == token)
 
-    @staticmethod
-    def _filters(owner: str, query: str = "", model: str = "", state: str = "") -> list:
+    def _filters(self, owner: str, query: str = "", model: str = "", state: str = "") -> list:
         conditions = [runs.c.owner == owner]
+        query, model = _text(query), _text(model)  # as the columns were written
         if query:
             conditions.append(sa.or_(runs.c.prompt.icontains(query, autoescape=True),
                                      runs.c.reply.icontains(query, autoescape=True)))
         if model:
             conditions.append(runs.c.model == model)
-        if state:
+        if state == "interrupted":
+            conditions.append(self._quiet())
+        elif state == "running":
+            conditions.extend([runs.c.state == "running", sa.not_(self._quiet())])
+        elif state:
             conditions.append(runs.c.state == state)
         return conditions
 
@@ -289,11 +383,10 @@ class Store:
                 page: int = 1, per_page: int = PAGE_SIZE) -> tuple[list[sa.Row], int]:
         """One page of matching runs, newest first, and how many match in all."""
         conditions = self._filters(owner, query, model, state)
-        listed = [c for c in runs.c if c.name != "data"]
         with self._begin() as conn:
             total = conn.execute(sa.select(sa.func.count()).select_from(runs)
                                  .where(*conditions)).scalar_one()
-            rows = conn.execute(sa.select(*listed).where(*conditions)
+            rows = conn.execute(sa.select(*self._columns(data=False)).where(*conditions)
                                 .order_by(runs.c.created_at.desc(), runs.c.pk.desc())
                                 .limit(per_page).offset((max(page, 1) - 1) * per_page)).all()
         return rows, total
@@ -315,8 +408,8 @@ class Store:
         after = 0
         while True:
             with self._begin() as conn:
-                rows = conn.execute(sa.select(runs).where(runs.c.owner == owner,
-                                                          runs.c.pk > after)
+                rows = conn.execute(sa.select(*self._columns()).where(runs.c.owner == owner,
+                                                                      runs.c.pk > after)
                                     .order_by(runs.c.pk).limit(batch)).all()
             if not rows:
                 return
@@ -332,34 +425,15 @@ def init_app(app) -> None:
     if not url:
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
         url = f"sqlite:///{Path(app.instance_path) / 'playground.db'}"
-    app.extensions["runs"] = Store(engine_for(url),
+    quiet = app.config.get("PLAYGROUND_INTERRUPTED_AFTER")
+    if quiet is None:  # a live stream is never silent longer than the read timeout allows
+        quiet = float(app.config.get("UPSTREAM_READ_TIMEOUT") or 60.0) + 30.0
+    app.extensions["runs"] = Store(engine_for(url), interrupted_after=float(quiet),
                                    secrets_to_scrub=(app.config.get("AIMLAPI_API_KEY") or "",))
+    from playground.maintenance import cli  # the commands use the store: imported last
+
     app.cli.add_command(cli)
 
 
 def current_store() -> Store:
     return current_app.extensions["runs"]
-
-
-def _setting(value) -> float | None:
-    return float(value) if value not in (None, "") else None
-
-
-cli = AppGroup("runs", help="Manage the run history.")
-
-
-@cli.command("prune")
-@click.option("--days", type=float, help="Delete runs older than this many days.")
-@click.option("--keep", type=int, help="Keep only this many newest runs per owner.")
-def prune_command(days: float | None, keep: int | None) -> None:
-    """Apply the retention settings (or the options given) to the history."""
-    config = current_app.config
-    days = days if days is not None else _setting(config.get("PLAYGROUND_RETENTION_DAYS"))
-    keep_setting = _setting(config.get("PLAYGROUND_RETENTION_RUNS"))
-    keep = keep if keep is not None else (int(keep_setting) if keep_setting else None)
-    if days is None and keep is None:
-        click.echo("Nothing to do: set PLAYGROUND_RETENTION_DAYS or PLAYGROUND_RETENTION_RUNS "
-                   "(or pass --days / --keep).")
-        return
-    deleted = current_store().prune(days=days, keep=keep)
-    click.echo(f"Deleted {deleted} run{'s' if deleted != 1 else ''}.")

@@ -19,11 +19,13 @@ from flask import (
     url_for,
 )
 from flask_wtf.csrf import CSRFError
+from markupsafe import Markup
 from sqlalchemy.exc import SQLAlchemyError
 
 from playground import runlog
 from playground.budget import OverBudget, budget, client_hash
 from playground.forms import PromptForm, form_data
+from playground.live import LIVE, LiveRun
 from playground.owners import current_owner
 from playground.providers import CUSTOM, Choice, ProviderRefused, Providers, visitor_key
 from playground.render import present
@@ -36,6 +38,8 @@ PRIVATE = {"Cache-Control": "private, no-store"}
 FORM_POSTS = ("playground.run", "playground.stream")  # the posts that carry the whole form
 ERROR_STATUS = {"timeout": 504, "rate_limited": 429}
 NOT_SAVED = "This run could not be saved to the history (the database failed); it is shown once."
+NOT_SAVED_HTML = Markup('<aside class="banner banner-warn" role="alert">{}</aside>').format(
+    NOT_SAVED)
 log = logging.getLogger("playground")
 
 
@@ -81,13 +85,27 @@ def render_playground(form: PromptForm | None = None, run: Run | None = None, *,
                            limit=limit, providers=providers())
 
 
-def save(store: Store, run: Run, owner: str) -> str | None:
-    """Keep the run; a database failure is logged and must not lose the reply on screen."""
+def begin(store: Store, run: Run, owner: str, choice: Choice) -> LiveRun | None:
+    """Write the run as running; a database failure is logged and the run goes on unsaved."""
     try:
-        return store.save(run, owner)
+        return LIVE.begin(store, run, owner, secrets=(choice.api_key or "",))
+    except SQLAlchemyError:
+        log.exception("could not write a run as it started")
+        return None
+
+
+def keep(store: Store, live: LiveRun | None, run: Run, owner: str) -> str | None:
+    """Finish the run's row (or write it whole if it has none); None if the database failed."""
+    try:
+        if live is None:
+            return store.save(run, owner)  # it never started (the database was down then)
+        return live.id if store.finish(live.id, run) else None
     except SQLAlchemyError:
         log.exception("could not save a run")
         return None
+    finally:
+        if live is not None:
+            LIVE.end(live)
 
 
 def _status(run: Run) -> int:
@@ -151,6 +169,28 @@ def run_page(run_id: str):
     return render_playground(form_for(run), run, record=row), 200, PRIVATE
 
 
+@bp.get("/runs/<run_id>/follow")
+def follow(run_id: str):
+    """A run's state and result partial, for a page following a run that is still running."""
+    found = current_store().get(run_id, current_owner())
+    if found is None:
+        abort(404)
+    row, run = found
+    html = render_template("_result.html", view=present(run), record=row)
+    return jsonify(state=run.state, label=run.label, finished=run.state != "running",
+                   html=html), 200, PRIVATE
+
+
+@bp.app_errorhandler(SQLAlchemyError)
+def database_down(error):
+    """The history's database failed: say so (503); runs themselves still work."""
+    log.error("the database failed: %s", type(error).__name__, exc_info=error)
+    return render_template("error.html", code=503, title="History unavailable",
+                           message="The database that keeps the history did not answer. "
+                                   "Runs still work (they are shown once, not kept); try this "
+                                   "page again in a moment."), 503
+
+
 @bp.post("/")
 def run():
     """Run once, save, and redirect to the run's own page, so a reload never re-sends it."""
@@ -161,13 +201,17 @@ def run():
         return render_playground(form), 400
     except OverBudget as exc:
         return render_playground(form, limit=exc), 429, {"Retry-After": str(exc.retry_after)}
+    store, owner = current_store(), current_owner()
+    body = form.to_body()
     try:
-        result = choice.client.complete(form.to_body(), api_key=choice.api_key)
+        live = begin(store, Run(request=body, endpoint=choice.client.endpoint,
+                                provider=choice.name, demo=choice.client.demo), owner, choice)
+        result = choice.client.complete(body, api_key=choice.api_key)
     finally:
         release()
     result.provider = choice.name
     _log(result, choice, _status(result))
-    run_id = save(current_store(), result, current_owner())
+    run_id = keep(store, live, result, owner)
     if run_id:
         return redirect(url_for("playground.run_page", run_id=run_id), 303)
     return render_playground(form, result, notice=NOT_SAVED), _status(result)
@@ -197,21 +241,36 @@ def stream():
 
     def generate():
         yield _event("start", {"model": call.run.request.get("model")})
-        run_id = None
+        live: LiveRun | None | bool = False  # False: not written yet; None: the write failed
         try:
             for kind, text in call:
                 yield _event(kind, text)
+                if live is False:
+                    # Written once the first delta is on its way to the browser: the INSERT
+                    # never delays the first token (docs/storage.md has the measurement).
+                    live = begin(store, call.run, owner, choice)
+                if live:
+                    if kind != "reasoning":
+                        live.add(text)  # saved by the pulse, about once a second
+                    if live.halted:
+                        break  # the server is shutting down and has saved this run: end it
+        except BaseException as exc:
+            if not isinstance(exc, GeneratorExit | Exception):
+                call.run.state = "shutdown"  # the server killed this request (GreenletExit)
+            raise
         finally:
             # Also when the browser goes away: closing this generator lands here, and the
             # stopped run is kept before the connection is gone.
             call.close()
             release()
+            if live and live.halted and call.run.state == "stopped":
+                call.run.state = "shutdown"  # stopped by the server, not by the visitor
             _log(call.run, choice, 200)
-            run_id = save(store, call.run, owner)
+            run_id = keep(store, live or None, call.run, owner)
         record = Saved(run_id, call.run.started_at) if run_id else None
         html = render_template("_result.html", view=present(call.run), record=record)
         yield _event("result", {
-            "html": html, "state": call.run.state,
+            "html": html if run_id else str(NOT_SAVED_HTML) + html, "state": call.run.state,
             "url": url_for("playground.run_page", run_id=run_id) if run_id else None})
 
     response = Response(stream_with_context(generate()), mimetype="text/event-stream",

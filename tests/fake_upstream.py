@@ -7,15 +7,77 @@ Every request it receives is recorded with its headers and body.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
 
 REPLY = "Hello! How can I help you today?"
 MARKDOWN = ("# Title\n\nSome **bold** text and a list:\n\n- one\n- two\n\n| a | b |\n|---|---|\n"
             "| 1 | 2 |\n\n```python\nprint('hi')\n```\n")
+
+
+FIXTURES = Path(__file__).parent / "fixtures"
+ROOT_PLACEHOLDER = "{upstream}"  # the fixtures' docsJson URLs name this server by it
+SECTIONS = ("pricing", "modalities", "capabilities")  # what include= attaches
+FILTERS = {"id", "type", "tags", "modalities", "input_modalities", "output_modalities",
+           "capabilities"}
+
+
+def fixture_text(name: str, root: str = "http://upstream.test") -> str:
+    """A fixture file, with its docsJson URLs pointing at ``root`` (this server, when served)."""
+    return (FIXTURES / name).read_text().replace(ROOT_PLACEHOLDER, root)
+
+
+def fixture(name: str, root: str = "http://upstream.test"):
+    return json.loads(fixture_text(name, root))
+
+
+def _values(query: dict, name: str) -> set[str]:
+    """A filter's values: comma-separated or repeated, merged, case-insensitive (as documented)."""
+    return {v.strip().lower() for raw in query.get(name, []) for v in raw.split(",") if v.strip()}
+
+
+def _matches(item: dict, query: dict) -> bool:
+    modalities = item.get("modalities") or {}
+    fields = {
+        "id": [item.get("id"), *(item.get("aliases") or [])],
+        "type": [item.get("type")],
+        "tags": item.get("tags") or [],
+        "capabilities": item.get("capabilities") or [],
+        "input_modalities": modalities.get("input") or [],
+        "output_modalities": modalities.get("output") or [],
+        "modalities": [*(modalities.get("input") or []), *(modalities.get("output") or [])],
+    }
+    for name in FILTERS:
+        wanted = _values(query, name)
+        have = {str(v).lower() for v in fields[name] if v is not None}
+        if wanted and not wanted & have:
+            return False
+    return True
+
+
+def catalogue_answer(query: dict, root: str) -> dict:
+    """The fixture catalogue as the AI/ML API answers ``GET /v1/models?…``: filtered, and
+    with only the sections ``include`` (or ``details=true``) asked for."""
+    data = fixture("catalogue.json", root)
+    include = _values(query, "include")
+    if "all" in include or "true" in _values(query, "details"):
+        include = set(SECTIONS)
+    items = []
+    for item in data["data"]:
+        if _matches(item, query):
+            items.append({k: v for k, v in item.items() if k not in SECTIONS or k in include})
+    return {"object": "list", "data": items}
+
+
+def docs_file(model: str) -> Path | None:
+    path = FIXTURES / "docs" / (model.replace("/", "--") + ".json")
+    return path if model and ".." not in model and path.is_file() else None
 
 
 def completion(model: str, content=REPLY, *, usage=True, choices=None, **message_extra) -> dict:
@@ -119,7 +181,18 @@ class Handler(BaseHTTPRequestHandler):
     # -- routes --------------------------------------------------------------------------
     def do_GET(self) -> None:  # noqa: N802 - http.server's naming
         self.server.record(self, None)
-        if self.path.rstrip("/").endswith("/models"):
+        url = urlsplit(self.path)
+        path, query = url.path.rstrip("/"), parse_qs(url.query)
+        if path.endswith("/docs-json"):
+            self.send_docs(unquote((query.get("model") or [""])[0]))
+        elif path.startswith("/openai/") and path.endswith("/models"):
+            # OpenAI, vLLM, llama.cpp, Ollama: ids only, whatever is asked
+            self.send_json(200, fixture("models-openai.json"))
+        elif path.startswith("/broken/") and path.endswith("/models"):
+            self.send_json(200, fixture("catalogue-broken.json", self.server.root_url))
+        elif path.endswith("/models") and ({"include", "details"} | FILTERS) & set(query):
+            self.send_catalogue(query)
+        elif path.endswith("/models"):
             self.send_json(200, {"object": "list", "data": [
                 {"id": "fake/ok", "type": "chat-completion"},
                 {"id": "fake/markdown", "type": "chat-completion"},
@@ -127,9 +200,49 @@ class Handler(BaseHTTPRequestHandler):
         else:
             self.send_json(404, {"error": {"message": "no such path"}})
 
+    def read_body(self) -> bytes:
+        """The request body, sent with a length or, as some clients do, in chunks."""
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            parts = []
+            while size := int(self.rfile.readline().split(b";")[0].strip() or b"0", 16):
+                parts.append(self.rfile.read(size))
+                self.rfile.readline()
+            while self.rfile.readline().strip():  # trailers, up to the blank line
+                pass
+            return b"".join(parts)
+        return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+
+    def send_catalogue(self, query: dict) -> None:
+        """The AI/ML API catalogue: ETag on every answer, 304 when If-None-Match matches."""
+        if self.server.catalogue_status is not None:
+            self.send_json(self.server.catalogue_status,
+                           {"message": "catalogue unavailable", "statusCode":
+                            self.server.catalogue_status})
+            return
+        body = json.dumps(catalogue_answer(query, self.server.root_url)).encode()
+        etag = f'W/"{len(body):x}-{hashlib.sha256(body).hexdigest()[:16]}"'
+        if self.headers.get("If-None-Match") == etag:
+            self.send_response(304)
+            self.send_header("ETag", etag)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        self.send_body(200, body, "application/json", {"ETag": etag})
+
+    def send_docs(self, model: str) -> None:
+        """A model's OpenAPI document (its catalogue docsJson), or a 404."""
+        if model == "huge/document":  # bigger than any reader should accept
+            self.send_body(200, b'{"paths": {}, "pad": "' + b"x" * 5_000_000 + b'"}',
+                           "application/json")
+            return
+        path = docs_file(model)
+        if path is None:
+            self.send_json(404, {"message": f"no document for {model[:100]}"})
+        else:
+            self.send_body(200, path.read_bytes(), "application/json")
+
     def do_POST(self) -> None:  # noqa: N802
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length)
+        raw = self.read_body()
         try:
             self.body = json.loads(raw)
         except ValueError:
@@ -242,6 +355,20 @@ def scenario_stream_stall(h: Handler, model: str) -> None:
     h.end_sse()
 
 
+HOLD_TEXT = "Partial answer so far."
+
+
+def scenario_hold(h: Handler, model: str) -> None:
+    """Stream a partial reply, then wait for the test to let go (``server.release.set()``)."""
+    h.start_sse()
+    for piece in words(HOLD_TEXT):
+        h.event(chunk(model, {"content": piece}))
+    if h.server.release.wait(h.server.hold_seconds):
+        h.event(chunk(model, {"content": " And the rest."}))
+        h.event(chunk(model, {}, finish="stop"))
+    h.end_sse()
+
+
 def scenario_trickle(h: Handler, model: str) -> None:
     h.stream_text(model, " ".join(f"word{i}" for i in range(40)), delay=h.server.trickle_delay)
 
@@ -270,6 +397,55 @@ def scenario_sse_quirks(h: Handler, model: str) -> None:
     h.event(chunk(model, None, usage={"prompt_tokens": 3, "completion_tokens": 3,
                                       "total_tokens": 6}))
     h.event("[DONE]")
+
+
+AZURE_ID, AZURE_MODEL, AZURE_FINGERPRINT = "chatcmpl-azure-9x", "gpt-4o-2024-08-06", "fp_azure"
+SAFE = {name: {"filtered": False, "severity": "safe"}
+        for name in ("hate", "self_harm", "sexual", "violence")}
+
+
+def scenario_azure(h: Handler, model: str) -> None:
+    """Azure OpenAI's stream: a prompt_filter_results chunk first, its id, model empty."""
+    h.start_sse()
+    h.event({"choices": [], "created": 0, "id": "", "model": "", "object": "",
+             "prompt_filter_results": [{"prompt_index": 0, "content_filter_results": SAFE}]})
+    head = {"created": 1744545600, "id": AZURE_ID, "model": AZURE_MODEL,
+            "object": "chat.completion.chunk", "system_fingerprint": AZURE_FINGERPRINT}
+    deltas = [{"content": "", "refusal": None, "role": "assistant"},
+              *({"content": piece} for piece in words(REPLY))]
+    for delta in deltas:
+        h.event({**head, "choices": [{"content_filter_results": SAFE, "delta": delta,
+                                      "finish_reason": None, "index": 0, "logprobs": None}]})
+    h.event({**head, "choices": [{"content_filter_results": {}, "delta": {},
+                                  "finish_reason": "stop", "index": 0, "logprobs": None}]})
+    if (h.body.get("stream_options") or {}).get("include_usage"):
+        h.event({**head, "choices": [], "usage": {"prompt_tokens": 5, "completion_tokens": 12,
+                                                  "total_tokens": 17}})
+    h.end_sse()
+
+
+GATE_FIRST, GATE_REST = "First words ", "arrive before the rest of the reply."
+
+
+def scenario_gate(h: Handler, model: str) -> None:
+    """Stream the first words, then hold the rest until the test opens ``server.gate``.
+
+    A client that prints text as it arrives shows the first words while the rest is held.
+    """
+    if not h.body.get("stream"):
+        h.send_json(200, completion(model, GATE_FIRST + GATE_REST))
+        return
+    h.start_sse()
+    h.event(chunk(model, {"role": "assistant", "content": ""}))
+    h.event(chunk(model, {"content": GATE_FIRST}))
+    h.server.gate.wait(30)
+    for piece in words(GATE_REST):
+        h.event(chunk(model, {"content": piece}))
+    h.event(chunk(model, {}, finish="stop"))
+    if (h.body.get("stream_options") or {}).get("include_usage"):
+        h.event(chunk(model, None, usage={"prompt_tokens": 5, "completion_tokens": 9,
+                                          "total_tokens": 14}))
+    h.end_sse()
 
 
 def scenario_hostile(h: Handler, model: str) -> None:
@@ -384,8 +560,11 @@ SCENARIOS = {
     "fake/stream-drop": scenario_stream_drop,
     "fake/stream-stall": scenario_stream_stall,
     "fake/trickle": scenario_trickle,
+    "fake/hold": scenario_hold,
     "fake/reject-stream-options": scenario_reject_stream_options,
     "fake/sse-quirks": scenario_sse_quirks,
+    "fake/azure": scenario_azure,
+    "fake/gate": scenario_gate,
     "fake/hostile": scenario_hostile,
     "fake/echo-key": scenario_echo_key,
     "fake/echo-key-error": scenario_echo_key_error,
@@ -423,6 +602,11 @@ class FakeServer(ThreadingHTTPServer):
         self.slow_seconds = 2.0
         self.trickle_delay = 0.05
         self.sent_bytes = 0
+        self.gate = threading.Event()  # opened by a test: scenario_gate sends the rest
+        self.release = threading.Event()  # lets every fake/hold reply finish
+        self.hold_seconds = 30.0
+
+        self.catalogue_status: int | None = None  # set: /v1/models?include=… answers this
 
     def record(self, handler: Handler, body) -> None:
         with self.lock:
@@ -431,6 +615,10 @@ class FakeServer(ThreadingHTTPServer):
             self.count = len(self.received) + 1
             self.received.append({"method": handler.command, "path": handler.path,
                                   "headers": dict(handler.headers.items()), "body": body})
+
+    @property
+    def root_url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
 
     @property
     def base_url(self) -> str:

@@ -7,6 +7,7 @@ write. The fake upstream's ``fake/hostile`` model answers the entry named by the
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from bs4 import BeautifulSoup
 
@@ -91,9 +92,12 @@ REPLY_TAGS = {"a", "abbr", "b", "blockquote", "br", "code", "del", "em", "h1", "
               "table", "tbody", "td", "th", "thead", "tr", "ul"}
 REPLY_ATTRS = {"a": {"href", "title", "rel"}, "span": {"class"}, "code": {"class"},
                "ol": {"start"}, "p": {"class"}, "pre": {"class"}}  # p/pre: the plain fallback
+OWN_SCRIPTS = {f"/static/{path.name}"  # one plain script per feature
+               for path in (Path(__file__).resolve().parents[1] / "static").glob("*.js")}
 PAGE_OK = {  # the page's own elements of the forbidden kinds
-    "script": lambda t: t.get("src", "").startswith("/static/playground.js") and len(t.attrs) in
-    (2, 3),
+    "script": lambda t: t.get("src", "") in OWN_SCRIPTS and len(t.attrs) in (2, 3),
+    # the page's own <template>s (the streaming card): named, and never inside a result
+    "template": lambda t: bool(t.get("id")) and t.find_parent("article", class_="result") is None,
     "link": lambda t: t.get("href", "").startswith("/static/"),
     "meta": lambda t: "http-equiv" not in t.attrs,
     "form": lambda t: t.get("id") in ("prompt-form",) or "login-form" in t.get("class", [])

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Make sure the system programs the tests drive are present: Chromium for the browser layer,
-# plus any server named on the command line (redis-server, postgresql). On Debian as root they
-# come from apt; elsewhere Chromium comes from Playwright's own download.
+# Node.js and npm for Get code's JavaScript snippets (node), plus any server named on the
+# command line (redis-server, postgresql). On Debian as root they come from apt; elsewhere
+# Chromium comes from Playwright's own download.
 set -euo pipefail
 
 need_apt=()
@@ -12,6 +13,9 @@ for program in "$@"; do
          && [ -z "${CHROMIUM_PATH:-}" ]; then
         need_apt+=(chromium)
       fi ;;
+    node)
+      command -v node >/dev/null || need_apt+=(nodejs)
+      command -v npm >/dev/null || need_apt+=(npm) ;;
     redis-server)
       command -v redis-server >/dev/null || need_apt+=(redis-server) ;;
     postgresql)

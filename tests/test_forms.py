@@ -52,6 +52,11 @@ INVALID = [
     ("extra", {"extra": '{"model": "other"}'}, "with the form"),
     ("extra", {"extra": '{"stream": true}'}, "with the form"),
     ("extra", {"extra": '{"x": "\\ud800"}'}, "not valid Unicode"),
+    ("extra", {"extra": '{"top_k": 1e309}'}, "finite"),
+    ("extra", {"extra": '{"a": [{"b": -2e400}]}'}, "finite"),
+    ("presence_penalty", {"presence_penalty": "-1e309"}, "finite"),
+    ("max_tokens", {"max_tokens": "9" * 400}, "too large"),
+    ("seed", {"seed": "-" + "9" * 400}, "too large"),
 ]
 
 
@@ -94,3 +99,10 @@ def test_lone_surrogate_bytes_in_a_form_stay_inert_text(app):
         content = form.to_body()["messages"][0]["content"]
         assert content.startswith("bad") and content.endswith("surrogate")
         content.encode("utf-8")  # Werkzeug keeps undecodable bytes percent-quoted
+
+
+def test_brackets_inside_strings_do_not_count_as_nesting(form_for):
+    extra = '{"note": "' + "[{" * 500 + '\\"]"}'
+    form, valid = form_for(extra=extra)
+    assert valid, form.errors
+    assert form.to_body()["note"].startswith("[{[{")

@@ -289,3 +289,40 @@ def test_a_database_failure_still_shows_the_reply_once(upstream, make_app, tmp_p
     assert page.status == 200 and not page.response.history  # no redirect to a missing page
     assert "Hello! How can I help you today?" in page.text(".reply")
     assert "could not be saved" in page.text(".banner-warn")
+
+
+@pytest.mark.parametrize("page", ["99999999999999999999", "9223372036854775807", "3"])
+def test_a_page_number_past_the_end_shows_the_last_page(client, upstream, page):
+    """Found by the fuzzer: a huge page number overflowed the database's OFFSET (a 500)."""
+    assert submit(client, follow=False, prompt="Kept").status == 303
+    shown = Page(client.get(f"/history?page={page}"))
+    assert shown.status == 200
+    assert shown.all_text(".run-link") == ["Kept"]
+
+
+NUL_ID = "-OlxgX5KX_SrO-frbLrVFA%00"  # a NUL byte PostgreSQL refuses in any text parameter
+
+
+@pytest.mark.parametrize("url", [f"/runs/{NUL_ID}", f"/runs/{NUL_ID}.json", f"/s/{NUL_ID}"])
+def test_an_id_with_a_nul_byte_is_not_found(client, upstream, url):
+    """Found by the fuzzer: on PostgreSQL these were 500s (DataError), not 404s."""
+    assert client.get(url).status_code == 404
+
+
+@pytest.mark.parametrize("action", ["delete", "share", "revoke"])
+def test_an_action_on_an_id_with_a_nul_byte_is_not_found(client, upstream, action):
+    response = client.post(f"/runs/{NUL_ID}/{action}", data={"csrf_token": csrf_token(client)})
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize("query", ["run=a%00", "share=a%00"])
+def test_opening_an_id_with_a_nul_byte_gives_the_empty_form(client, upstream, query):
+    page = Page(client.get(f"/?{query}"))
+    assert page.status == 200 and page.value("prompt") == ""
+
+
+def test_a_search_with_a_nul_byte_searches_without_it(client, upstream):
+    assert submit(client, follow=False, prompt="needle in a haystack").status == 303
+    found = Page(client.get("/history?q=nee%00dle&model=fake%2Fok%00"))
+    assert found.status == 200
+    assert found.all_text(".run-link") == ["needle in a haystack"]

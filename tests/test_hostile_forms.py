@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import io
+import json
+
 import pytest
 
-from tests.helpers import Page, csrf_token, submit
+from tests.helpers import Page, csrf_token, form, submit
 
 BAD_VALUES = [
     ("temperature", "nan"), ("temperature", "NaN"), ("temperature", "inf"),
@@ -13,7 +16,8 @@ BAD_VALUES = [
     ("max_tokens", "0"), ("max_tokens", "-5"), ("max_tokens", "1.5"), ("max_tokens", "1e3"),
     ("max_tokens", "99999999999999999999999"), ("max_tokens", "ten"),
     ("top_p", "1.0001"), ("top_p", "-0.1"), ("top_p", "nan"),
-    ("n", "0"), ("n", "9"), ("n", "1000000"),
+    ("n", "0"), ("n", "9"), ("n", "1000000"), ("n", "-" + "9" * 400),
+    ("max_tokens", "9" * 400), ("seed", "9" * 400),  # beyond a float: NumberRange crashed
     ("seed", "9223372036854775808"), ("seed", "-9223372036854775809"), ("seed", "1.5"),
     ("presence_penalty", "3"), ("presence_penalty", "inf"), ("frequency_penalty", "-2.01"),
     ("model", ""), ("model", "m" * 201), ("model", "gpt\x00x"), ("model", "gpt\u202ex"),
@@ -110,7 +114,7 @@ def test_max_tokens_above_the_server_cap_is_refused(capped, upstream):
 
 
 @pytest.mark.parametrize("extra", ['{"max_tokens": 100000}', '{"max_completion_tokens": 1e9}',
-                                   '{"max_output_tokens": "lots"}'])
+                                   '{"max_output_tokens": "lots"}', '{"max_tokens": true}'])
 def test_extra_json_cannot_lift_the_token_cap(capped, upstream, extra):
     page = submit(capped, extra=extra)
     assert page.status == 400 and "up to 256" in page.field_errors("extra")
@@ -141,3 +145,67 @@ def test_https_posts_work_without_a_referer(client, upstream):
     response = client.post("/", data={"csrf_token": token, "model": "fake/ok", "prompt": "x"},
                            base_url="https://localhost")
     assert response.status_code == 303
+
+
+DEEP_EXTRA = {
+    "arrays": '{"a": ' + "[" * 5000 + "]" * 5000 + "}",
+    "objects": '{"a":' * 3000 + "1" + "}" * 3000,  # under the 20,000-character cap
+    "one-past-the-limit": '{"a": ' + "[" * 64 + "]" * 64 + "}",
+}
+
+
+@pytest.mark.parametrize("extra", DEEP_EXTRA.values(), ids=DEEP_EXTRA.keys())
+def test_deeply_nested_extra_json_is_a_field_message_not_a_crash(client, upstream, extra):
+    page = submit(client, extra=extra)
+    assert page.status == 400
+    assert "64 levels" in page.field_errors("extra")
+    assert upstream.received == []
+
+
+@pytest.mark.parametrize("extra", DEEP_EXTRA.values(), ids=DEEP_EXTRA.keys())
+def test_deeply_nested_extra_json_is_refused_on_the_stream_too(client, upstream, extra):
+    response = client.post("/stream", data=form(client, extra=extra))
+    assert response.status_code == 400
+    assert "64 levels" in " ".join(response.get_json()["errors"]["extra"])
+    assert upstream.received == []
+
+
+def test_extra_json_nested_to_the_limit_is_sent(client, upstream):
+    nested = "[" * 63 + "]" * 63  # 64 levels with the object around it
+    page = submit(client, extra='{"a": ' + nested + "}")
+    assert page.status == 200 and upstream.received[-1]["body"]["a"] == json.loads(nested)
+
+
+NON_FINITE_EXTRA = ['{"top_k": 1e309}', '{"top_k": -1e309}', '{"a": [1, {"b": 1e400}]}',
+                    '{"a": 123456789e999}']
+
+
+@pytest.mark.parametrize("extra", NON_FINITE_EXTRA)
+def test_non_finite_numbers_in_extra_json_are_refused(client, upstream, extra):
+    page = submit(client, extra=extra)
+    assert page.status == 400 and "finite" in page.field_errors("extra")
+    assert page.value("extra") == extra and "Infinity" not in page.html
+    assert upstream.received == []
+    response = client.post("/stream", data=form(client, extra=extra))
+    assert response.status_code == 400 and "extra" in response.get_json()["errors"]
+    assert upstream.received == []
+
+
+@pytest.mark.parametrize("path", ["/", "/stream"])
+def test_a_file_part_in_place_of_a_text_field_is_no_crash(client, upstream, path):
+    fields = form(client, extra='{"top_k": 40}')
+    fields["prompt"] = (io.BytesIO(b"a prompt in a file"), "prompt.txt")
+    response = client.post(path, data=fields, content_type="multipart/form-data")
+    assert response.status_code == 400 and upstream.received == []
+    if path == "/":
+        assert "Write a prompt" in Page(response).field_errors("prompt")
+
+
+@pytest.mark.parametrize("body", ['{"model": "fake/ok", "prompt": 5}', "[1, 2]", '"text"',
+                                  '{"model": "fake/ok", "prompt": "hi"}'])
+def test_a_json_body_is_not_the_form(client, upstream, body):
+    """The form is an HTML form: a JSON body (even with a valid token header) fills nothing."""
+    response = client.post("/", data=body, content_type="application/json",
+                           headers={"X-CSRFToken": csrf_token(client)})
+    assert response.status_code == 400 and upstream.received == []
+    assert "Enter a model name" in Page(response).field_errors("model")

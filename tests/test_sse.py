@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from playground.sse import ChunkAssembler, Event, SSEDecoder, parse_chunk
 
 
@@ -86,3 +88,41 @@ def test_assembler_survives_garbage():
 
 def test_an_empty_read_between_cr_and_lf_changes_nothing():
     assert decode(b"data: a\r", b"", b"\n\r\n") == [Event("a")]
+
+
+AZURE_FILTER = {"id": "", "object": "", "model": "", "created": 0, "choices": [],
+                "prompt_filter_results": [{"prompt_index": 0, "content_filter_results": {}}]}
+FIRST_NON_EMPTY = [
+    ("azure-filter-chunk-first", [AZURE_FILTER, chunk({"content": "Hi"})],
+     {"id": "c1", "model": "m", "created": 1}),
+    ("empty-fingerprint-then-real", [{**chunk({}), "system_fingerprint": ""},
+                                     {**chunk({}), "system_fingerprint": "fp_2"}],
+     {"system_fingerprint": "fp_2"}),
+    ("null-then-real", [{"id": None, "model": None, "choices": []},
+                        {"id": "c2", "model": "m2", "created": 7, "choices": []}],
+     {"id": "c2", "model": "m2", "created": 7}),
+    ("first-real-value-wins", [chunk({}), {"id": "c9", "model": "m9", "created": 9,
+                                           "choices": []}],
+     {"id": "c1", "model": "m", "created": 1}),
+    ("never-set", [{"id": "", "model": "", "created": 0, "choices": []}],
+     {"id": None, "model": None, "created": None}),
+]
+
+
+@pytest.mark.parametrize(("chunks", "expected"), [(c, e) for _, c, e in FIRST_NON_EMPTY],
+                         ids=[name for name, _, _ in FIRST_NON_EMPTY])
+def test_assembler_takes_the_first_non_empty_id_model_created_fingerprint(chunks, expected):
+    assembler = ChunkAssembler()
+    for piece in chunks:
+        assembler.add(piece)
+    result = assembler.completion()
+    assert {key: result.get(key) for key in expected} == expected
+
+
+def test_assembler_keeps_azure_prompt_filter_results_as_the_plain_response_has_them():
+    assembler = ChunkAssembler()
+    assembler.add(AZURE_FILTER)
+    assembler.add(chunk({"content": "Hi"}))
+    result = assembler.completion()
+    assert result["prompt_filter_results"] == AZURE_FILTER["prompt_filter_results"]
+    assert result["object"] == "chat.completion"

@@ -6,7 +6,7 @@ import json
 import threading
 import time
 
-from tests.fake_upstream import REPLY, chunk
+from tests.fake_upstream import AZURE_FINGERPRINT, AZURE_ID, AZURE_MODEL, REPLY, chunk
 from tests.helpers import SENTINEL_KEY, Page, csrf_token, stream, submit
 
 
@@ -52,6 +52,18 @@ def test_stream_asks_for_usage_and_shows_both_raw_views(client, upstream):
     assert '"object": "chat.completion"' in page.text("#response-json")
     assert "chat.completion.chunk" in page.text("#stream-events")
     assert "First token" in page.text(".usage")
+
+
+def test_azure_stream_keeps_the_id_and_model_that_its_filter_chunk_leaves_empty(client,
+                                                                                upstream):
+    _, _, text, result, page = collect(client, model="fake/azure")
+    assert text == REPLY and result["state"] == "complete"
+    response = client.get(result["url"] + ".json").get_json()["response"]
+    assert (response["id"], response["model"], response["created"],
+            response["system_fingerprint"]) == (AZURE_ID, AZURE_MODEL, 1744545600,
+                                                AZURE_FINGERPRINT)
+    assert response["prompt_filter_results"][0]["prompt_index"] == 0
+    assert AZURE_ID in page.text("#response-json")
 
 
 def test_provider_rejecting_stream_options_is_retried_once_without(client, upstream):

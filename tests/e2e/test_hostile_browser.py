@@ -11,7 +11,7 @@ import pytest
 from app import create_app
 from tests.e2e.conftest import Served
 from tests.helpers import SENTINEL_KEY, app_config
-from tests.hostile import HOSTILE
+from tests.hostile import HOSTILE, OWN_SCRIPTS
 
 MODES = ("no-js", "js-plain-submit", "js-stream")
 
@@ -64,7 +64,9 @@ def visit(context, live_url: str, mode: str, case: str) -> dict:
         return {
             "dialogs": dialogs,
             "pwned": js and page.evaluate("typeof window.__pwned") != "undefined",
-            "scripts": page.evaluate("document.querySelectorAll('script').length") if js else 1,
+            "scripts": page.evaluate(  # script elements other than the page's own files
+                "(own) => [...document.scripts].filter((s) => !own.includes(s.getAttribute('src')))"
+                ".length", sorted(OWN_SCRIPTS)) if js else 0,
             "same_origin": urlsplit(page.url).netloc == urlsplit(live_url).netloc,
             "frames": len(page.frames),
             "active": page.locator(".reply img, .reply svg, .reply iframe, .reply form").count(),
@@ -80,7 +82,7 @@ def test_hostile_reply_is_inert_in_chromium(contexts, live_url, mode, case):
     seen = visit(contexts[mode], live_url, mode, case)
     assert seen["dialogs"] == [], f"a dialog opened: {seen['dialogs']}"
     assert not seen["pwned"], "script from the reply ran"
-    assert seen["scripts"] == 1, "a script element was injected"
+    assert seen["scripts"] == 0, "a script element was injected"
     assert seen["same_origin"], "the page navigated away"
     assert seen["frames"] == 1, "an iframe was created"
     assert seen["active"] == 0

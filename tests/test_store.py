@@ -10,10 +10,12 @@ import pytest
 import sqlalchemy as sa
 
 from playground.errors import UpstreamError
+from playground.live import Registry
 from playground.store import Store, engine_for, runs
 from playground.upstream import Run
 
 KEY = "fake-store-key-0123456789"
+VISITOR = "fake-visitor-key-abcdef123456"  # a visitor's own key: not the store's to know
 
 
 def make_run(prompt="Hello", reply="Hi there", model="fake/ok", **extra) -> Run:
@@ -206,3 +208,126 @@ def test_an_in_memory_sqlite_url_works_for_a_throwaway_run(tmp_path):
     store.create()
     run_id = store.save(Run(request={"model": "m", "messages": []}, endpoint="x"), "me")
     assert store.get(run_id, "me") is not None and store.get(run_id, "you") is None
+
+
+# -- crash-safe runs: start, progress, finish; "interrupted" worked out when read --------------
+def started(store, owner="alice", ago: float = 0.0, **extra) -> str:
+    """A streamed run written as it began, ``ago`` seconds back."""
+    run = make_run(reply=None, stream=True, **extra)
+    return store.start(run, owner, now=time.time() - ago)
+
+
+def raw(store, run_id) -> sa.Row:
+    with store.engine.connect() as conn:
+        return conn.execute(sa.select(runs).where(runs.c.id == run_id)).one()
+
+
+def test_a_started_run_is_kept_as_running_before_any_reply(store):
+    run_id = started(store)
+    row, run = store.get(run_id, "alice")
+    assert (row.state, run.state, run.label) == ("running", "running", "Running")
+    assert run.response is None and row.prompt == "Hello"
+    assert [r.id for r in store.history("alice")[0]] == [run_id]
+
+
+def test_progress_saves_the_text_so_far_and_nothing_else(store):
+    run_id = started(store, ago=5)
+    before = raw(store, run_id)
+    assert store.progress(run_id, "The answer so")
+    after = raw(store, run_id)
+    assert after.reply == "The answer so" and after.heartbeat_at > before.heartbeat_at
+    assert after.data == before.data  # the run's JSON is never rewritten while it streams
+    _, run = store.get(run_id, "alice")
+    assert run.response["choices"][0]["message"]["content"] == "The answer so"
+    assert store.history("alice", query="answer so")[1] == 1  # already searchable
+
+
+def test_finish_writes_the_whole_run_over_its_start(store):
+    run_id = started(store)
+    store.progress(run_id, "Hi th")
+    final = make_run(reply="Hi there", stream=True, events=["a", "[DONE]"], ttft_ms=12.0)
+    assert store.finish(run_id, final)
+    row, run = store.get(run_id, "alice")
+    assert row.state == run.state == "complete" and row.reply == "Hi there"
+    assert run.events == ["a", "[DONE]"] and row.total_tokens == 12
+    assert row.created_at == pytest.approx(raw(store, run_id).created_at)
+    assert not store.progress(run_id, "late text")  # a late save cannot undo the end
+    assert store.get(run_id, "alice")[0].reply == "Hi there"
+    assert store.finish("no-such-run", final) is False
+
+
+def test_a_run_whose_heartbeat_stopped_reads_as_interrupted_with_its_text(store):
+    store.interrupted_after = 30
+    quiet = started(store, ago=31)
+    store.progress(quiet, "Half an ans", now=time.time() - 31)
+    live = started(store, ago=29)
+    row, run = store.get(quiet, "alice")
+    assert (row.state, run.state, run.label) == ("interrupted", "interrupted", "Interrupted")
+    assert run.response["choices"][0]["message"]["content"] == "Half an ans"
+    assert store.get(live, "alice")[1].state == "running"
+    assert raw(store, quiet).state == "running"  # nothing was written: it is how it reads
+    store.progress(quiet, "Half an answer")  # its worker was only slow: it is back
+    assert store.get(quiet, "alice")[1].state == "running"
+
+
+def test_history_lists_and_filters_running_and_interrupted_runs(store):
+    store.interrupted_after = 30
+    running, quiet = started(store, ago=1), started(store, ago=60)
+    done = store.save(make_run(), "alice")
+    states = {r.id: r.state for r in store.history("alice")[0]}
+    assert states == {running: "running", quiet: "interrupted", done: "complete"}
+    assert [r.id for r in store.history("alice", state="running")[0]] == [running]
+    assert [r.id for r in store.history("alice", state="interrupted")[0]] == [quiet]
+    assert [r.id for r in store.history("alice", state="complete")[0]] == [done]
+    assert store.history("bob", state="running")[1] == 0
+
+
+def test_an_interrupted_run_exports_its_partial_text(store):
+    store.interrupted_after = 30
+    run_id = started(store, ago=60)
+    store.progress(run_id, "So far", now=time.time() - 60)
+    (record,) = list(store.export("alice"))
+    assert record["state"] == "interrupted" and record["output"] == "So far"
+    assert record["response"] is None  # no response object ever arrived
+
+
+def test_halt_saves_a_live_run_as_shutdown_but_never_a_finished_one(store):
+    live, done = started(store), started(store)
+    store.finish(done, make_run())
+    assert store.halt(live, "Cut short")
+    assert not store.halt(done, "Cut short")
+    row, run = store.get(live, "alice")
+    assert row.state == run.state == "shutdown" and row.reply == "Cut short"
+    assert run.response["choices"][0]["message"]["content"] == "Cut short"
+    assert store.get(done, "alice")[0].reply == "Hi there"
+
+
+def test_a_key_in_the_partial_text_is_never_stored(store):
+    run_id = started(store)
+    store.progress(run_id, f"the keys are {KEY} and {VISITOR}", secrets=(VISITOR,))
+    assert "[redacted] and [redacted]" in raw(store, run_id).reply
+    store.halt(run_id, f"the key is {KEY}")
+    with store.engine.connect() as conn:
+        stored = " ".join(str(v) for row in conn.execute(sa.select(runs)).all() for v in row)
+    assert KEY not in stored and VISITOR not in stored
+
+
+def test_the_pulse_saves_grown_text_in_one_go_and_halts_at_shutdown(store):
+    """Two streams in flight: the pulse writes both texts; a shutdown saves what is left."""
+    registry = Registry()
+    one = registry.begin(store, make_run(reply=None, stream=True), "alice")
+    two = registry.begin(store, make_run(reply=None, stream=True), "alice", secrets=(VISITOR,))
+    one.add("First ")
+    two.add(f"Second {VISITOR[:10]}")
+    two.add(VISITOR[10:])  # a visitor's key split across two deltas
+    assert registry.save_progress() == 2
+    assert registry.save_progress() == 0  # nothing grew: nothing written
+    assert raw(store, one.id).reply == "First "
+    assert raw(store, two.id).reply == "Second [redacted]"
+    one.add("stream, more")
+    registry.end(two)  # finished: no longer the registry's to save
+    assert registry.halt_all() == 1 and one.halted
+    assert store.get(one.id, "alice")[0].state == "shutdown"
+    assert raw(store, one.id).reply == "First stream, more"
+    assert store.get(two.id, "alice")[0].state == "running"
+    registry.end(one)  # its request finished it: the pulse has nothing left and stops

@@ -1,63 +1,18 @@
-// AI/ML API Playground: progressive enhancement of a page that works without JavaScript.
-// Deltas are appended as plain text (textContent); the final result is the server's own
-// rendered partial, the same HTML the no-JS page shows.
+// Streaming Run and Stop: the form posts to /stream and the reply appears as it is written.
+// The card shown meanwhile is the page's own <template id="streaming-card"> (server markup);
+// deltas are appended as plain text (textContent), never as HTML. The final result is the
+// server's rendered partial, the same HTML the no-JS page shows.
 (function () {
   "use strict";
 
   const form = document.getElementById("prompt-form");
+  const template = document.getElementById("streaming-card");
+  if (!form || !template) return;
   const result = document.getElementById("result");
   const runButton = document.getElementById("run-button");
   const stopButton = document.getElementById("stop-button");
   const status = document.getElementById("run-status");
   let controller = null;
-
-  function enhance(root) {
-    root.querySelectorAll("[data-js-only]").forEach((el) => { el.hidden = false; });
-  }
-
-  function el(tag, className, text) {
-    const node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined) node.textContent = text;
-    return node;
-  }
-
-  // Copy and download buttons read the text of the element they name.
-  document.addEventListener("click", (event) => {
-    const button = event.target.closest("[data-copy], [data-download]");
-    if (!button) return;
-    event.preventDefault();
-    const target = document.querySelector(button.dataset.copy || button.dataset.download);
-    if (!target) return;
-    const text = target.tagName === "INPUT" ? target.value : target.textContent;
-    if (button.dataset.copy) {
-      navigator.clipboard.writeText(text).then(
-        () => { button.textContent = "Copied"; setTimeout(() => { button.textContent = "Copy"; }, 1200); },
-        () => { button.textContent = "Copy failed"; });
-    } else {
-      const link = document.createElement("a");
-      link.href = URL.createObjectURL(new Blob([text], { type: "application/json" }));
-      link.download = button.dataset.filename || "download.txt";
-      document.body.appendChild(link);
-      link.click();
-      setTimeout(() => { URL.revokeObjectURL(link.href); link.remove(); }, 0);
-    }
-  });
-
-  function loadModels() {
-    const list = document.getElementById("model-suggestions");
-    if (!form || !list) return;
-    fetch(form.dataset.modelsUrl, { headers: { Accept: "application/json" } })
-      .then((response) => (response.ok ? response.json() : { models: [] }))
-      .then((data) => {
-        (data.models || []).forEach((name) => {
-          const option = document.createElement("option");
-          option.value = name;
-          list.appendChild(option);
-        });
-      })
-      .catch(() => {});
-  }
 
   // A small SSE reader for a fetch() body: events are separated by a blank line.
   async function readEvents(response, onEvent) {
@@ -83,25 +38,16 @@
     }
   }
 
+  // A fresh copy of the streaming card, and the parts this script fills in.
   function streamingView(model) {
-    const card = el("article", "result");
-    const head = el("header", "result-head");
-    const pill = el("span", "pill pill-streaming", "Streaming…");
-    const modelCode = el("code", "", model || "");
-    const modelSpan = el("span", "result-model");
-    modelSpan.appendChild(modelCode);
-    head.append(pill, modelSpan);
-    const body = el("section", "card choice");
-    const reasoning = el("details", "reasoning");
-    reasoning.hidden = true;
-    const reasoningText = el("div", "reasoning-text");
-    const reasoningSummary = el("summary", "", "Reasoning");
-    reasoning.append(reasoningSummary, reasoningText);
-    const text = el("div", "streaming-text");
-    const note = el("p", "hint", "");
-    body.append(reasoning, text, note);
-    card.append(head, body);
-    return { card, pill, reasoning, reasoningSummary, reasoningText, text, note };
+    const card = template.content.firstElementChild.cloneNode(true);
+    const part = (name) => card.querySelector(`[data-part="${name}"]`);
+    part("model").textContent = model || "";
+    return {
+      card, pill: part("pill"), reasoning: part("reasoning"), text: part("text"),
+      reasoningSummary: part("reasoning-summary"), reasoningText: part("reasoning-text"),
+      note: part("note"),
+    };
   }
 
   function setRunning(running) {
@@ -155,7 +101,7 @@
           }
         } else if (name === "result") {
           result.innerHTML = data.html;  // the server's sanitized partial
-          enhance(result);
+          result.dispatchEvent(new CustomEvent("playground:content", { bubbles: true }));
           status.textContent = "";
           // The run is saved: its own page is now this page's address (a reload re-sends nothing).
           if (data.url) window.history.replaceState(null, "", data.url);
@@ -181,36 +127,17 @@
     }
   }
 
-  // A visitor's own API key stays in this tab (sessionStorage), never in the server's pages.
-  function rememberKey() {
-    const input = document.querySelector("[data-session-key]");
-    if (!input) return;
-    try {
-      input.value = sessionStorage.getItem("playground.userKey") || "";
-      input.addEventListener("input", () => {
-        if (input.value) sessionStorage.setItem("playground.userKey", input.value);
-        else sessionStorage.removeItem("playground.userKey");
-      });
-    } catch (error) { /* storage disabled: the visitor pastes the key for each run */ }
-  }
-
-  if (form) {
-    enhance(document);
-    rememberKey();
-    loadModels();
-    form.addEventListener("submit", (event) => {
-      if (!window.fetch || !window.ReadableStream) return;  // old browser: plain POST
+  form.addEventListener("submit", (event) => {
+    if (!window.fetch || !window.ReadableStream) return;  // old browser: plain POST
+    event.preventDefault();
+    if (!controller) streamRun();
+  });
+  // Ctrl/Cmd + Enter runs, from any field of the form.
+  form.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
       event.preventDefault();
-      if (!controller) streamRun();
-    });
-    form.addEventListener("keydown", (event) => {
-      if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
-        event.preventDefault();
-        form.requestSubmit();
-      }
-    });
-    stopButton.addEventListener("click", () => { if (controller) controller.abort(); });
-  } else {
-    enhance(document);
-  }
+      form.requestSubmit();
+    }
+  });
+  stopButton.addEventListener("click", () => { if (controller) controller.abort(); });
 })();
