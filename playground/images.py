@@ -153,3 +153,131 @@ def check_totals(sizes: list[int]) -> None:
     if sum(sizes) > MAX_RUN_IMAGE_BYTES:
         raise ImageRefused(f"The images add up to {sum(sizes) / 1048576:.1f} MB; a run may "
                            f"carry at most {MAX_RUN_IMAGE_BYTES // 1048576} MB.")
+
+
+# -- images in a stored request: a compact reference in place of megabytes of base64 -----------
+# A stored run never holds image bytes: each data: URL of its messages becomes a reference to
+# the images table (its type, SHA-256 and size), and is made a data: URL again to be re-sent
+# or exported. The reference is no URL a provider or a browser would try to fetch.
+REF_URL = re.compile(r"image-ref:(image/[a-z+.-]+):([0-9a-f]{64}):(\d{1,9})\Z")
+
+
+def ref_url(image: Image) -> str:
+    return f"image-ref:{image.mime}:{image.ref}:{image.size}"
+
+
+def parse_ref_url(url) -> tuple[str, str, int] | None:
+    """(mime, ref, bytes) of a stored reference, or None for anything else."""
+    match = REF_URL.match(url) if isinstance(url, str) else None
+    return (match.group(1), match.group(2), int(match.group(3))) if match else None
+
+
+def human_size(size: int) -> str:
+    if size < 1024:
+        return f"{size} bytes"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.0f} KB"
+    return f"{size / 1048576:.1f} MB"
+
+
+def _map_urls(messages, change):
+    """The messages with each image part's URL replaced by ``change(url)`` (None: kept)."""
+    if not isinstance(messages, list):
+        return messages
+    out = []
+    for message in messages:
+        content = message.get("content") if isinstance(message, dict) else None
+        if not isinstance(content, list):
+            out.append(message)
+            continue
+        parts = []
+        for part in content:
+            image = part.get("image_url") if isinstance(part, dict) else None
+            url = image.get("url") if isinstance(image, dict) else None
+            new = change(url) if isinstance(url, str) else None
+            parts.append(part if new is None else {**part, "image_url": {**image, "url": new}})
+        out.append({**message, "content": parts})
+    return out
+
+
+def compact(messages) -> tuple[list, list[Image]]:
+    """Messages to store: every image data: URL replaced by its reference; and those images."""
+    found: dict[str, Image] = {}
+
+    def change(url: str) -> str | None:
+        if not url.startswith("data:"):
+            return None
+        try:
+            image = from_data_url(url)
+        except ImageRefused:
+            return None  # not an image we accept: kept as it was sent
+        found.setdefault(image.ref, image)
+        return ref_url(image)
+
+    return _map_urls(messages, change), list(found.values())
+
+
+def refs_in(messages) -> list[str]:
+    """The stored references in messages, in order, once each."""
+    found: list[str] = []
+
+    def see(url: str) -> None:
+        parsed = parse_ref_url(url)
+        if parsed and parsed[1] not in found:
+            found.append(parsed[1])
+
+    _map_urls(messages, see)
+    return found
+
+
+class ImageMissing(LookupError):
+    """A stored reference whose image is gone (it was pruned, or belongs to someone else)."""
+
+
+def inflate(messages, lookup) -> list:
+    """Messages with each reference made a data: URL again; ``lookup(ref)`` gives the Image."""
+    def change(url: str) -> str | None:
+        parsed = parse_ref_url(url)
+        if parsed is None:
+            return None
+        image = lookup(parsed[1])
+        if image is None:
+            raise ImageMissing(parsed[1])
+        return image.data_url()
+
+    return _map_urls(messages, change)
+
+
+def abbreviate(messages) -> list:
+    """Messages to show: a data: URL or a reference as ``data:image/png;base64,… (12 KB)``."""
+    def change(url: str) -> str | None:
+        parsed = parse_ref_url(url)
+        if parsed:
+            return f"data:{parsed[0]};base64,… ({human_size(parsed[2])})"
+        match = DATA_URL.match(url) if url.startswith("data:") and len(url) > 200 else None
+        if match:
+            size = len(re.sub(r"\s+", "", match.group(2))) * 3 // 4
+            return f"data:{match.group(1)};base64,… ({human_size(size)})"
+        return None
+
+    return _map_urls(messages, change)
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    """What is known of a stored image without its bytes: for checks, captions and caps."""
+
+    ref: str
+    mime: str
+    size: int
+    width: int | None = None
+    height: int | None = None
+
+    @property
+    def kind(self) -> str:
+        return self.mime.removeprefix("image/").upper()
+
+    @property
+    def caption(self) -> str:
+        pixels = f"{self.width}×{self.height} px · " if self.width and self.height else ""
+        return f"{self.kind} · {pixels}{human_size(self.size)}"
