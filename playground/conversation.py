@@ -13,10 +13,16 @@ URLs. Continue builds the next conversation from a finished one.
 from __future__ import annotations
 
 import json
+import re
+
+from playground.images import parse_ref_url
 
 ROLES = ("system", "developer", "user", "assistant", "tool")
 MAX_TURNS = 200
 IMPORT_LIMIT = 2_000_000  # characters of pasted JSON
+MAX_TOOLS = 128
+TOOL_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
+TOOL_CHOICES = ("auto", "none", "required")
 
 
 class ImportRefused(ValueError):
@@ -41,7 +47,8 @@ def _text_and_images(content) -> tuple[str, list[dict]]:
         image = part.get("image_url")
         url = image.get("url") if isinstance(image, dict) else image
         if part.get("type") == "image_url" and isinstance(url, str):
-            images.append({"ref": "", "url": url})
+            stored = parse_ref_url(url)  # an upload, as a stored run refers to it
+            images.append({"ref": stored[1], "url": ""} if stored else {"ref": "", "url": url})
     return "\n".join(texts), images
 
 
@@ -169,3 +176,104 @@ def parse_import(text: str) -> list[dict]:
 
 def _no_constant(name: str):
     raise ValueError(f"{name} is not allowed in JSON")
+
+
+# -- tools: the definitions a request declares, and the calls an assistant turn carries -------
+class ToolsRefused(ValueError):
+    """Tools or tool calls that cannot be sent; the message names the problem."""
+
+
+def _json(text: str, what: str):
+    try:
+        return json.loads(text, parse_constant=_no_constant)
+    except RecursionError:
+        raise ToolsRefused(f"The {what} JSON is nested too deeply.") from None
+    except ValueError as exc:
+        raise ToolsRefused(f"The {what} are not valid JSON: {exc}.") from None
+
+
+def parse_tools(text: str) -> list[dict]:
+    """The ``tools`` array as typed, checked tool by tool (``[]`` for an empty box)."""
+    if not (text or "").strip():
+        return []
+    tools = _json(text, "tools")
+    if not isinstance(tools, list):
+        raise ToolsRefused('Tools must be a JSON array: [{"type": "function", "function": '
+                           '{"name": …}}]. Insert the example to start from one.')
+    if len(tools) > MAX_TOOLS:
+        raise ToolsRefused(f"At most {MAX_TOOLS} tools; this has {len(tools)}.")
+    names: set[str] = set()
+    for number, tool in enumerate(tools, 1):
+        if not isinstance(tool, dict):
+            raise ToolsRefused(f"Tool {number} is not an object.")
+        if tool.get("type") != "function":
+            raise ToolsRefused(f'Tool {number}: "type" must be "function".')
+        function = tool.get("function")
+        if not isinstance(function, dict):
+            raise ToolsRefused(f'Tool {number}: "function" must be an object with a "name".')
+        name = function.get("name")
+        if not isinstance(name, str) or not TOOL_NAME.fullmatch(name):
+            raise ToolsRefused(f'Tool {number}: "function.name" must be 1 to 64 letters, '
+                               'digits, _ or -.')
+        if name in names:
+            raise ToolsRefused(f'Tool {number}: the name "{name}" is used twice.')
+        names.add(name)
+        if "description" in function and not isinstance(function["description"], str):
+            raise ToolsRefused(f'Tool {number} ({name}): "description" must be text.')
+        if "parameters" in function and not isinstance(function["parameters"], dict):
+            raise ToolsRefused(f'Tool {number} ({name}): "parameters" must be a JSON Schema '
+                               'object, like {"type": "object", "properties": {…}}.')
+    return tools
+
+
+def tool_names(text: str) -> list[str]:
+    """The function names of the tools box, or none when it does not parse."""
+    try:
+        return [tool["function"]["name"] for tool in parse_tools(text)]
+    except ToolsRefused:
+        return []
+
+
+def tool_choice_body(value: str):
+    """``tool_choice`` as sent: "auto" / "none" / "required", or one named function."""
+    if value.startswith("function:"):
+        return {"type": "function", "function": {"name": value.removeprefix("function:")}}
+    return value or None
+
+
+def tool_choice_field(value) -> str:
+    """The form's value for a ``tool_choice`` a request sent (the inverse), "" if unknown."""
+    if isinstance(value, str) and value in TOOL_CHOICES:
+        return value
+    function = value.get("function") if isinstance(value, dict) else None
+    name = function.get("name") if isinstance(function, dict) else None
+    return f"function:{name}" if isinstance(name, str) and TOOL_NAME.fullmatch(name) else ""
+
+
+def parse_tool_calls(text: str) -> list[dict]:
+    """An assistant turn's ``tool_calls`` as typed, checked call by call."""
+    calls = _json(text, "tool calls")
+    if not isinstance(calls, list) or not calls:
+        raise ToolsRefused('Tool calls must be a JSON array of calls, like [{"id": "call_1", '
+                           '"type": "function", "function": {"name": "get_weather", '
+                           '"arguments": "{}"}}].')
+    ids: set[str] = set()
+    for number, call in enumerate(calls, 1):
+        if not isinstance(call, dict):
+            raise ToolsRefused(f"Tool call {number} is not an object.")
+        if not isinstance(call.get("id"), str) or not call["id"].strip():
+            raise ToolsRefused(f'Tool call {number}: "id" is missing; its tool result turn '
+                               'names it.')
+        if call["id"] in ids:
+            raise ToolsRefused(f'Tool call {number}: the id "{call["id"]}" is used twice.')
+        ids.add(call["id"])
+        if call.get("type") != "function":
+            raise ToolsRefused(f'Tool call {number}: "type" must be "function".')
+        function = call.get("function")
+        if not isinstance(function, dict) or not isinstance(function.get("name"), str) \
+                or not function["name"]:
+            raise ToolsRefused(f'Tool call {number}: "function" must have a "name".')
+        if not isinstance(function.get("arguments"), str):
+            raise ToolsRefused(f'Tool call {number}: "function.arguments" must be a string of '
+                               'JSON, like "{\\"city\\": \\"Paris\\"}".')
+    return calls

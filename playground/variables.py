@@ -36,7 +36,8 @@ def names_in_text(text: str) -> list[str]:
     return found
 
 
-def _texts(message: dict) -> list[str]:
+def texts_of(message: dict) -> list[str]:
+    """The text of a message: its content, or the text parts of its content list."""
     content = message.get("content")
     if isinstance(content, str):
         return [content]
@@ -55,7 +56,7 @@ def names_in(messages: list) -> list[str]:
     found: list[str] = []
     for message in messages:
         if is_template(message):
-            for text in _texts(message):
+            for text in texts_of(message):
                 found += [name for name in names_in_text(text) if name not in found]
     return found
 
