@@ -210,8 +210,9 @@ def test_keyboard_only_through_the_turn_editor(demo_url, open_page):
 
 
 # -- screenshots: light, dark and 390 px, with and without JavaScript ------------------------
-MODES = {"light": {"color_scheme": "light", "viewport": {"width": 1360, "height": 900}},
-         "dark": {"color_scheme": "dark", "viewport": {"width": 1360, "height": 900}},
+# Tall enough for the whole form: on a wide screen it is a sticky column that scrolls itself.
+MODES = {"light": {"color_scheme": "light", "viewport": {"width": 1360, "height": 2400}},
+         "dark": {"color_scheme": "dark", "viewport": {"width": 1360, "height": 2400}},
          "390": {"color_scheme": "light", "viewport": {"width": 390, "height": 844}}}
 
 
