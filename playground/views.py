@@ -198,10 +198,7 @@ def reply_message(run: Run, choice: int) -> dict | None:
 
 def continue_run(run_id: str, choice_text: str):
     """The form for the next turn: the run's turns, its reply, then an empty turn to write."""
-    found = current_store().get(run_id, current_owner())
-    if found is None:
-        abort(404)
-    run = found[1]
+    run = own_run(run_id)[1]
     choice = int(choice_text) if choice_text.isdigit() and len(choice_text) < 3 else 0
     reply = reply_message(run, choice) if run.state != "running" else None
     if reply is None:
@@ -231,25 +228,27 @@ def csrf_failed(error):
     return render_playground(conversation_form(post.formdata), notice=message), 400
 
 
+def own_run(run_id: str):
+    """This visitor's run (its row and its Run); anyone else's is a 404, like no run at all."""
+    found = current_store().get(run_id, current_owner())
+    if found is None:
+        abort(404)
+    return found
+
+
 @bp.get("/runs/<run_id>")
 def run_page(run_id: str):
     """The run as it was: the form filled in, its thread and the result, rendered again now."""
-    store, owner = current_store(), current_owner()
-    found = store.get(run_id, owner)
-    if found is None:
-        abort(404)
-    row, run = found
+    row, run = own_run(run_id)
+    thread = current_store().thread(run.parent_id, current_owner())
     return render_playground(form_for(run, parent_id=run.parent_id), run, record=row,
-                             thread=store.thread(run.parent_id, owner)), 200, PRIVATE
+                             thread=thread), 200, PRIVATE
 
 
 @bp.get("/runs/<run_id>/follow")
 def follow(run_id: str):
     """A run's state and result partial, for a page following a run that is still running."""
-    found = current_store().get(run_id, current_owner())
-    if found is None:
-        abort(404)
-    row, run = found
+    row, run = own_run(run_id)
     html = render_template("_result.html", view=present(run), record=row)
     return jsonify(state=run.state, label=run.label, finished=run.state != "running",
                    html=html), 200, PRIVATE
@@ -322,10 +321,7 @@ def run():
 def regenerate(run_id: str):
     """Send a saved run's conversation again, as a new run with the same parent."""
     store, owner = current_store(), current_owner()
-    found = store.get(run_id, owner)
-    if found is None:
-        abort(404)
-    old = found[1]
+    old = own_run(run_id)[1]
     body = {k: v for k, v in old.request.items() if k not in ("stream", "stream_options")}
     try:
         body["messages"] = store.images.inflate(owner, body.get("messages"))
