@@ -333,3 +333,10 @@ def test_user_typed_assistant_turns_are_sanitized_on_the_run_page(client, upstre
     transcript = page.soup.select_one("#transcript")
     assert transcript is not None and transcript.select_one("script") is None
     assert not transcript.select("[onerror]") and transcript.select_one("strong").text == "bold"
+
+
+def test_an_upload_past_the_run_cap_is_refused_before_it_is_read(client, upstream):
+    huge = io.BytesIO(b"\x89PNG\r\n\x1a\n" + b"\x00" * (33 * 1024 * 1024))
+    page = post(client, **turn_fields(("user", "big")), **{"turns-0-upload": (huge, "big.png")})
+    assert page.status == 413 and "larger than this server accepts" in page.text(".error-card")
+    assert "Traceback" not in page.html and bodies(upstream) == []
