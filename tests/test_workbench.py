@@ -340,3 +340,13 @@ def test_an_upload_past_the_run_cap_is_refused_before_it_is_read(client, upstrea
     page = post(client, **turn_fields(("user", "big")), **{"turns-0-upload": (huge, "big.png")})
     assert page.status == 413 and "larger than this server accepts" in page.text(".error-card")
     assert "Traceback" not in page.html and bodies(upstream) == []
+
+
+def test_an_upload_on_a_refused_run_is_kept_in_the_form(client, upstream):
+    image = png(9, 9)
+    page = post(client, **turn_fields(("user", "Is {{it}} red?")),
+                **{"turns-0-upload": (io.BytesIO(image), "red.png"), "variables-it": ""})
+    assert page.status == 400 and bodies(upstream) == []
+    ref = hashlib.sha256(image).hexdigest()
+    assert page.value("turns-0-images-0-ref") == ref  # nothing to upload again
+    assert page.soup.select_one("#turn-0 img.thumb")["src"] == f"/images/{ref}"

@@ -3,6 +3,8 @@ offline demo model."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
@@ -141,6 +143,38 @@ def test_fill_a_variable(demo_url, open_page, javascript):
     page.reload()
     expect(page.locator("#turns-1-content")).to_have_value("Greet {{name}} warmly.")
     expect(page.locator("#variables-name")).to_have_value("Ann")
+
+
+@BOTH
+def test_import_then_export_the_messages(demo_url, open_page, javascript):
+    page = open_page(demo_url, javascript=javascript).page
+    messages = [{"role": "system", "content": "Terse."}, {"role": "user", "content": "Hi"},
+                {"role": "assistant", "content": "Hello"}, {"role": "user", "content": "Bye"}]
+    page.locator(".import-export summary").click()
+    page.fill("#import_text", json.dumps(messages))
+    page.click("button[value=import]")
+    expect(page.locator("#turns-status")).to_have_text("Imported 4 turns.")
+    expect(page.locator("#turns-3-content")).to_have_value("Bye")
+    expect(page.locator("#turns-2-role")).to_have_value("assistant")
+    if not page.locator("button[value=export]").is_visible():
+        page.locator(".import-export summary").click()
+    with page.expect_download() as download:
+        page.click("button[value=export]")
+    assert download.value.suggested_filename == "messages.json"
+    assert json.loads(Path(download.value.path()).read_text()) == messages
+    expect(page.locator("#turns-3-content")).to_have_value("Bye")  # the page stays as it is
+
+
+@pytest.mark.parametrize("name", ["notes.txt"])
+def test_the_script_checks_an_upload_before_sending_it(demo_url, open_page, name):
+    watched = open_page(demo_url)
+    page = watched.page
+    page.locator("#turn-1 .turn-images summary").click()
+    page.set_input_files("#turns-1-upload", files=[
+        {"name": name, "mimeType": "text/plain", "buffer": b"not an image"}])
+    expect(page.locator("#turns-1-upload-errors")).to_contain_text("is not a PNG, JPEG")
+    expect(page.locator("#turns-1-upload")).to_have_attribute("aria-invalid", "true")
+    assert not [url for url in watched.requests if url.endswith("/images")]
 
 
 def posted(page) -> list:
