@@ -115,6 +115,17 @@ def tool_calls_of(turn: dict) -> list[dict]:
     return [call for call in calls if isinstance(call, dict)] if isinstance(calls, list) else []
 
 
+def reply_message(response, choice: int) -> dict | None:
+    """The message of one choice of a response (by its index), or None when there is none."""
+    response = response if isinstance(response, dict) else {}
+    choices = response.get("choices") if isinstance(response.get("choices"), list) else []
+    for position, item in enumerate(choices):
+        index = item.get("index", position) if isinstance(item, dict) else None
+        if index == choice and isinstance(item.get("message"), dict):
+            return item["message"]
+    return None
+
+
 def continuation(turns: list[dict], reply: dict) -> list[dict]:
     """The next conversation: the turns so far, the reply, then what the user fills in next.
 

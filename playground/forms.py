@@ -3,8 +3,8 @@
 A conversation is a ``FieldList`` of turns (``turns-<i>-role``, ``-content``, …, see
 editor.py for how they are posted), plus the parameters, tools, ``tool_choice`` and the
 values of ``{{variables}}``. ``to_body`` builds the request through conversation.py and
-variables.py (uploaded images become ``data:`` URLs from the store); ``form_data`` is its
-inverse, for Continue, "Open in playground" and a run's own page.
+variables.py (uploaded images become ``data:`` URLs from the store); ``reopen.form_data`` is
+its inverse, for Continue, "Open in playground" and a run's own page.
 """
 
 from __future__ import annotations
@@ -44,17 +44,12 @@ from playground.conversation import (
     ROLES,
     TOOL_CHOICES,
     ToolsRefused,
-    empty_turn,
     message_from_turn,
     parse_tools,
     tool_choice_body,
-    tool_choice_field,
     tool_names,
-    turns_from_messages,
 )
-from playground.editor import write_turns
 from playground.images import REF, URL_LIMIT
-from playground.run import Run
 from playground.variables import MAX_VARIABLES, fill, fill_text, is_template, names_in, texts_of
 
 PROMPT_LIMIT = 100_000  # characters; about 25k tokens, far beyond a playground prompt
@@ -404,59 +399,3 @@ def _finite_float(text: str) -> float:
 
 def _reject_constant(name: str):
     raise ValueError(f"{name} is not allowed in JSON")
-
-
-def with_instructions(turns: list[dict]) -> list[dict]:
-    """The turns with the (empty, unsent) system box a new conversation starts with, when
-    they begin with no system or developer turn."""
-    if turns and turns[0].get("role") in ("system", "developer"):
-        return turns
-    return [empty_turn("system"), *turns]
-
-
-def form_data(run: Run, base_url: str | None = None, *, turns: list[dict] | None = None,
-              parent_id: str | None = None) -> MultiDict:
-    """The posted fields that would send this run again: the inverse of ``to_body``.
-
-    The turns are the run's template when it had variables (and their values come back),
-    else the messages it sent; ``turns`` replaces them (Continue appends to them).
-    """
-    body = dict(run.request) if isinstance(run.request, dict) else {}
-    messages = run.template if isinstance(run.template, list) else body.get("messages")
-    body.pop("messages", None)
-    if turns is None:
-        turns = turns_from_messages(messages if isinstance(messages, list) else [])
-    turns = with_instructions(turns)
-    pairs: list[tuple[str, str]] = [("model", str(body.pop("model", "") or ""))]
-    pairs += write_turns(turns)
-    for name in ConversationForm.NUMBERS:
-        if isinstance(body.get(name), int | float) and not isinstance(body[name], bool):
-            pairs.append((name, str(body.pop(name))))
-    stop = body.pop("stop", None)
-    if isinstance(stop, list):
-        pairs.append(("stop", "\n".join(str(s) for s in stop)))
-    elif isinstance(stop, str):
-        pairs.append(("stop", stop))
-    if body.get("response_format") == {"type": "json_object"}:
-        pairs.append(("json_mode", "y"))
-        body.pop("response_format")
-    tools = body.get("tools")
-    if isinstance(tools, list) and tools:
-        text = json.dumps(tools, indent=2, ensure_ascii=False)
-        if tool_names(text):  # tools the box accepts; any other shape stays in extra JSON
-            pairs.append(("tools", text))
-            body.pop("tools")
-    if "tool_choice" in body and tool_choice_field(body["tool_choice"]):
-        pairs.append(("tool_choice", tool_choice_field(body.pop("tool_choice"))))
-    extra = {k: v for k, v in body.items() if k not in RESERVED_EXTRA}
-    if extra:
-        pairs.append(("extra", json.dumps(extra, ensure_ascii=False)))
-    for name, value in (run.variables or {}).items() if isinstance(run.variables, dict) else ():
-        pairs.append((f"variables-{name}", str(value)))
-    if run.provider:
-        pairs.append(("provider", run.provider))
-    if base_url:
-        pairs.append(("base_url", base_url))
-    if parent_id:
-        pairs.append(("parent_id", parent_id))
-    return MultiDict(pairs)

@@ -33,14 +33,15 @@ from playground.composer import (
     turn_views,
     variable_views,
 )
-from playground.conversation import ROLES, continuation, turns_from_messages
+from playground.conversation import ROLES, continuation, reply_message, turns_from_messages
 from playground.editor import default_turns, write_turns
-from playground.forms import ConversationForm, form_data, with_instructions
+from playground.forms import ConversationForm
 from playground.images import ImageMissing
 from playground.live import LIVE, LiveRun
 from playground.owners import current_owner
 from playground.providers import CUSTOM, Choice, ProviderRefused, Providers, visitor_key
 from playground.render import present
+from playground.reopen import form_data, with_instructions
 from playground.run import Run
 from playground.store import Saved, Store, current_store
 from playground.upstream import ChatClient
@@ -185,22 +186,11 @@ def index():
     return render_playground(form_for(run, parent_id=parent))
 
 
-def reply_message(run: Run, choice: int) -> dict | None:
-    """The message of one choice of a finished run, or None when there is no such reply."""
-    response = run.response if isinstance(run.response, dict) else {}
-    choices = response.get("choices") if isinstance(response.get("choices"), list) else []
-    for position, item in enumerate(choices):
-        index = item.get("index", position) if isinstance(item, dict) else None
-        if index == choice and isinstance(item.get("message"), dict):
-            return item["message"]
-    return None
-
-
 def continue_run(run_id: str, choice_text: str):
     """The form for the next turn: the run's turns, its reply, then an empty turn to write."""
     run = own_run(run_id)[1]
     choice = int(choice_text) if choice_text.isdigit() and len(choice_text) < 3 else 0
-    reply = reply_message(run, choice) if run.state != "running" else None
+    reply = reply_message(run.response, choice) if run.state != "running" else None
     if reply is None:
         return render_playground(form_for(run, parent_id=run.parent_id),
                                  notice="This run has no reply to continue from."), 404

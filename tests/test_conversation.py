@@ -98,3 +98,15 @@ def test_import_names_the_problem(text, problem):
 def test_import_takes_a_whole_request_body_too():
     body = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
     assert conversation.parse_import(json.dumps(body)) == body["messages"]
+
+
+@pytest.mark.parametrize(("response", "choice", "expected"), [
+    ({"choices": [{"index": 0, "message": {"content": "a"}},
+                  {"index": 1, "message": {"content": "b"}}]}, 1, {"content": "b"}),
+    ({"choices": [{"message": {"content": "no index"}}]}, 0, {"content": "no index"}),
+    ({"choices": [{"index": 0, "message": {"content": "a"}}]}, 3, None),
+    ({"choices": [{"index": 0, "message": "not a dict"}]}, 0, None),
+    ({"choices": "nope"}, 0, None), (None, 0, None), ({"error": {}}, 0, None),
+])
+def test_the_reply_of_one_choice(response, choice, expected):
+    assert conversation.reply_message(response, choice) == expected

@@ -7,8 +7,9 @@ import pytest
 
 from playground import editor
 from playground.conversation import empty_turn
-from playground.forms import ConversationForm, form_data
+from playground.forms import ConversationForm
 from playground.images import ImageInfo, accept
+from playground.reopen import form_data
 from playground.run import Run
 from playground.variables import fill
 from tests.test_images import png
