@@ -18,10 +18,11 @@ SHOTS = ARTIFACTS / "workbench"
 
 
 def run(page) -> None:
-    """Press Run and wait for the finished run's page (streamed in place, or posted)."""
+    """Press Run and wait for the new run's page (streamed in place, or posted), finished."""
+    before = page.url
     page.click("#run-button")
+    page.wait_for_url(lambda url: "/runs/" in url and url != before, timeout=15_000)
     expect(page.locator(".result .pill").first).to_have_text("Done", timeout=15_000)
-    page.wait_for_url("**/runs/*")
 
 
 def add(page, role: str, text: str) -> None:
