@@ -102,13 +102,25 @@ PAGE_OK = {  # the page's own elements of the forbidden kinds
     "meta": lambda t: "http-equiv" not in t.attrs,
     "form": lambda t: t.get("id") in ("prompt-form",) or "login-form" in t.get("class", [])
     or _in_run_actions(t),
-    "input": lambda t: t.find_parent("form") is not None or t.get("id") == "share-url",
+    "input": lambda t: t.find_parent("form") is not None or t.get("id") == "share-url"
+    or _in_own_template(t),
     "button": lambda t: t.find_parent("form") is not None or t.find_parent("span", "tools")
-    or _in_replay_bar(t),
+    or _in_own_template(t) or _in_replay_bar(t),
+    # thumbnails of uploads: served by this site only, outside any reply
+    "img": lambda t: "thumb" in t.get("class", []) and t.find_parent(class_="reply") is None
+    and (t.get("src", "").startswith(("/images/", "/s/")) or _in_own_template(t)),
     # the flight recorder's own timeline, drawn by the server, never inside a reply
     "svg": lambda t: t.get("class") == ["timeline"] and t.find_parent(class_="reply") is None
     and t.find_parent("details", class_="timeline-panel") is not None,
 }
+OWN_TEMPLATES = ("turn-template-", "image-template", "variable-template")
+
+
+def _in_own_template(tag) -> bool:
+    """Inside one of the blank <template>s the turn editor clones (outside any result)."""
+    template = tag.find_parent("template")
+    return template is not None and template.get("id", "").startswith(OWN_TEMPLATES) and \
+        template.find_parent("article", class_="result") is None
 
 
 def _in_replay_bar(tag) -> bool:
