@@ -14,6 +14,7 @@ from tests.e2e.axe import report, violations
 from tests.e2e.conftest import ARTIFACTS, fill_and_run
 
 PHONE = {"width": 390, "height": 844}
+MESSAGE = "#turns-1-content"  # the new conversation's user turn
 
 
 def assert_no_violations(page, where: str) -> None:
@@ -41,6 +42,10 @@ def site(serve_live):
 def test_axe_playground_and_presenter_mode(site, open_page):
     page = open_page(site).page
     assert_no_violations(page, "the playground")
+    for role in ("assistant", "tool", "developer"):  # the editor with every kind of turn
+        page.click(f"#add-{role}")
+    expect(page.locator("#turns-4-content")).to_be_attached()
+    assert_no_violations(page, "the conversation editor with every kind of turn")
     page.goto(site + "/?present=1")
     assert_no_violations(page, "the playground in presenter mode")
 
@@ -88,11 +93,41 @@ def test_history_keeps_its_column_headers_on_a_phone(site, open_page, browser):
         page.goto(site + "/history")
         headers = page.get_by_role("columnheader")
         expect(headers.first).to_be_visible()
-        assert headers.all_text_contents()[:4] == ["When", "Model", "Prompt", "Status"]
+        assert headers.all_text_contents()[:4] == ["When", "Model", "Last user turn", "Status"]
         assert page.get_by_role("cell").count() >= 7  # still a table, read as one
         assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
     finally:
         context.close()
+
+
+def test_axe_form_error_on_the_exact_turn_with_focus_on_it(site, open_page):
+    page = open_page(site).page
+    page.fill(MESSAGE, "")  # a user turn with nothing to send
+    page.click("#run-button")  # /stream refuses it; the form is posted to show why
+    errors = page.locator("#turns-1-content-errors")
+    expect(errors).to_contain_text("Write a message to send")
+    field = page.locator(MESSAGE)
+    expect(field).to_have_attribute("aria-invalid", "true")
+    described = field.get_attribute("aria-describedby").split()
+    assert "turns-1-content-errors" in described  # the message is what describes it
+    expect(field).to_be_focused()  # the first invalid field, not <body> or the top
+    assert_no_violations(page, "the playground with an error on a turn")
+
+
+def test_axe_parameter_error_and_focus_on_the_first_invalid_field(site, open_page):
+    page = open_page(site).page
+    page.fill(MESSAGE, "A message")
+    page.locator("details.params > summary", has_text="Parameters").click()
+    page.fill("#temperature", "9")
+    page.fill("#top_p", "7")
+    page.click("#run-button")
+    expect(page.locator("#temperature-errors")).to_be_visible()
+    for name in ("temperature", "top_p"):
+        field = page.locator(f"#{name}")
+        expect(field).to_have_attribute("aria-invalid", "true")
+        expect(field).to_have_attribute("aria-describedby", f"{name}-errors")
+    expect(page.locator("#temperature")).to_be_focused()
+    assert_no_violations(page, "the playground with a form error")
 
 
 def test_axe_share_page(site, open_page):
@@ -137,11 +172,11 @@ def test_keyboard_only_main_flow(serve, open_page):
     watched = open_page(serve(DEMO_TOKEN_DELAY=0.01))
     page = watched.page
     page.evaluate(WATCH)
-    expect(page.locator("#prompt")).to_be_focused()  # the page starts where you write
+    expect(page.locator(MESSAGE)).to_be_focused()  # the page starts where you write
     page.keyboard.type("Hello from the keyboard")
     page.keyboard.press("Control+Enter")
     expect(page.locator("#result .result-head .pill").first).to_have_text("Done", timeout=20_000)
-    expect(page.locator("#prompt")).to_be_focused()  # typing place kept throughout
+    expect(page.locator(MESSAGE)).to_be_focused()  # typing place kept throughout
     said = page.evaluate("window.said")
     assert said == [["polite", "Run finished: Done."]]  # once, politely, with its outcome
 
@@ -158,7 +193,7 @@ def test_keyboard_only_main_flow(serve, open_page):
 
     # Stop from the keyboard (Esc): announced once, focus on Run again.
     page.evaluate("window.said = []; window.focusLog = []")
-    page.fill("#prompt", " ".join(["long"] * 300))
+    page.fill(MESSAGE, " ".join(["long"] * 300))
     page.focus("#run-button")
     page.keyboard.press("Enter")
     expect(page.locator("#stop-button")).to_be_focused()

@@ -24,10 +24,11 @@ def test_presenter_mode_looks_right(serve_live, upstream, browser, size):
         page.goto(base + "/?present=1")
         expect(page.locator("html")).to_have_class("present")
         expect(page.locator("#user_key")).to_be_hidden()  # the key field: never on screen
-        expect(page.locator(".params")).to_be_hidden()
+        for panel in page.locator(".params, .import-export").all():  # parameters, tools
+            expect(panel).to_be_hidden()
         assert upstream.base_url not in page.locator("body").inner_text()  # no base URL pill
         page.fill("#model", "fake/markdown")
-        page.fill("#prompt", "Present this")
+        page.fill("#turns-1-content", "Present this")
         page.locator(".brand").focus()  # Ctrl+Enter runs from anywhere on the page
         page.keyboard.press("Control+Enter")
         expect(page.locator(".big-figures")).to_be_visible(timeout=20_000)
