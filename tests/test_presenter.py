@@ -58,6 +58,9 @@ def test_redirects_keep_presenting_only_on_this_site(app, client):
         assert keep_presenting(redirect("/history")).headers["Location"] == "/history"
 
 
-def test_a_too_large_form_is_refused_plainly_in_presenter_mode(client):
-    response = client.post("/?present=1", data={"prompt": "x" * (3 * 1024 * 1024)})
-    assert response.status_code == 413
+def test_a_too_large_form_is_refused_plainly_in_presenter_mode(make_app, upstream):
+    # Reading the flag must not read a form the server refuses: a 413 page, not a 500.
+    client = make_app(MAX_CONTENT_LENGTH=10_000).test_client()
+    response = client.post("/", data={"present": "1", "turns-0-content": "x" * 20_000})
+    assert response.status_code == 413 and "larger than this server accepts" in \
+        response.get_data(as_text=True)
