@@ -7,10 +7,12 @@ from __future__ import annotations
 
 from flask import Flask
 
-from playground import gallery, history, views
+from playground import gallery, history, presenter, recordings, views
 
 
 def register(app: Flask) -> None:
     app.register_blueprint(views.bp)
     app.register_blueprint(history.bp)
     app.register_blueprint(gallery.bp)
+    app.register_blueprint(recordings.bp)
+    app.register_blueprint(presenter.bp)
