@@ -118,7 +118,28 @@ def test_its_runs_are_listed_opened_and_shared_after_the_upgrade(v1_app, db_url)
     stranger = v1_app.test_client()
     page = Page(stranger.get(f"/s/{shared['share_token']}"))
     assert page.status == 200 and shared["prompt"] in page.text("#shared-prompt")
-    assert at(db_url) == ("run_heartbeat",)
+    assert at(db_url) == migrations.heads()
+
+
+def test_the_upgrade_indexes_its_runs_for_search(v1_app, upstream):
+    """Words of the old runs' prompts, replies and other turns are found once upgraded."""
+    client = v1_app.test_client()
+
+    def found(query: str) -> list[str]:
+        page = Page(client.get("/history", query_string={"q": query}))
+        assert page.status == 200
+        return page.all_text(".run-link")
+
+    unicode_prompt = FIXTURE["rows"][-1]["prompt"]
+    assert found("weather") == ["Weather in Paris?"]
+    assert found("javascript") == ["A plain run, no JavaScript"]  # the prompt
+    assert found("title") == ["Stream markdown"]  # the reply
+    assert found("terse") == [" ".join(unicode_prompt.split())]  # only the system turn
+    assert set(found("stre*")) == {"Stream markdown", "Dropped stream"}
+    assert len(found("help today")) == 3  # two words, both in three replies
+    # And a run made after the upgrade is indexed by the triggers, next to the old ones.
+    submit(client, prompt="Weather in Rome?")
+    assert set(found("weather")) == {"Weather in Paris?", "Weather in Rome?"}
 
 
 def test_its_runs_export_exactly_as_that_release_exported_them(v1_app):
@@ -147,10 +168,14 @@ def test_migrate_command_stamps_the_old_schema_then_upgrades(make_app, db_url):
     result = cli.invoke(args=["runs", "migrate"])
     assert result.exit_code == 0, result.output
     assert "At: schema_version 1, written before Alembic" in result.output
-    assert "To apply: run_heartbeat" in result.output
+    assert "To apply: run_heartbeat, run_search_index" in result.output
     assert "Stamped (already in place) runs_v1" in result.output
     assert "Applied run_heartbeat: Crash-safe runs" in result.output
-    assert "Now at: run_heartbeat" in result.output
+    # The existing runs are indexed for search, and it says how far it got.
+    assert "Indexing 8 runs for search" in result.output
+    assert "8 of 8 runs indexed (100%)" in result.output
+    assert "Applied run_search_index: Full-text search" in result.output
+    assert "Now at: run_search_index" in result.output
     assert "Up to date: nothing to do." in cli.invoke(args=["runs", "migrate"]).output
     engine = engine_for(db_url)
     with engine.connect() as conn:
@@ -163,10 +188,10 @@ def test_migrate_command_creates_a_new_database_from_empty(make_app, db_url):
     result = make_app(DATABASE_URL=db_url).test_cli_runner().invoke(args=["runs", "migrate"])
     assert result.exit_code == 0, result.output
     assert "At: nothing yet (a new database)" in result.output
-    assert "To apply: runs_v1, run_heartbeat" in result.output
+    assert "To apply: runs_v1, run_heartbeat, run_search_index" in result.output
     assert "Applied runs_v1" in result.output and "Applied run_heartbeat" in result.output
-    assert "Stamped" not in result.output
-    assert at(db_url) == ("run_heartbeat",)
+    assert "Stamped" not in result.output and "Indexing" not in result.output  # nothing to index
+    assert at(db_url) == migrations.heads()
 
 
 def test_migrate_command_never_prints_the_database_password(make_app, pg_url):
@@ -208,7 +233,9 @@ def test_the_newest_revision_is_exactly_the_stores_tables(db_url):
     store = Store(engine_for(db_url))
     store.create()
     with store.engine.connect() as conn:
-        assert compare_metadata(MigrationContext.configure(conn), metadata) == []
+        context = MigrationContext.configure(
+            conn, opts={"include_name": migrations.include_name})  # as env.py configures it
+        assert compare_metadata(context, metadata) == []
     store.engine.dispose()
 
 
@@ -239,14 +266,14 @@ def test_instances_starting_together_migrate_once(db_url):
 BRANCH = '''"""{doc}
 
 Revision ID: {rev}
-Revises: run_heartbeat
+Revises: {parent}
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "{rev}"
-down_revision = "run_heartbeat"
+down_revision = "{parent}"
 branch_labels = None
 depends_on = None
 
@@ -265,14 +292,15 @@ def test_parallel_revisions_apply_and_then_merge(tmp_path, db_url):
     scripts = tmp_path / "migrations"
     shutil.copytree(migrations.HERE, scripts, ignore=shutil.ignore_patterns("__pycache__"))
     versions = scripts / "versions"
+    (parent,) = migrations.heads()
     (versions / "compare_lanes.py").write_text(BRANCH.format(
-        doc="Comparisons: a lanes table.", rev="compare_lanes",
+        doc="Comparisons: a lanes table.", rev="compare_lanes", parent=parent,
         upgrade='op.create_table("lanes", sa.Column("id", sa.Integer, primary_key=True))'))
     engine = engine_for(db_url)
     with engine.begin() as conn:  # this database saw branch A first
         migrations.upgrade(conn, scripts)
     (versions / "run_tags.py").write_text(BRANCH.format(
-        doc="Runs get tags.", rev="run_tags",
+        doc="Runs get tags.", rev="run_tags", parent=parent,
         upgrade='op.add_column("runs", sa.Column("tags", sa.Text))'))
     assert migrations.heads(scripts) == ("compare_lanes", "run_tags")
     with engine.begin() as conn:
@@ -296,7 +324,7 @@ def test_parallel_revisions_apply_and_then_merge(tmp_path, db_url):
     with engine.begin() as conn:
         applied = [s.revision for s in migrations.upgrade(conn, scripts)]
     assert applied[:2] == ["runs_v1", "run_heartbeat"] and applied[-1] == "merge_lanes_tags"
-    assert set(applied[2:4]) == {"compare_lanes", "run_tags"}
+    assert applied[-4] == parent and set(applied[-3:-1]) == {"compare_lanes", "run_tags"}
     engine.dispose()
 
 
