@@ -159,23 +159,25 @@ def csrf_failed(error):
     return render_playground(notice=message, formdata=request.form), 400
 
 
-@bp.get("/runs/<run_id>")
-def run_page(run_id: str):
-    """The run as it was: the form filled in and the result, rendered again now."""
+def own_run(run_id: str):
+    """This visitor's run (its row and its Run); anyone else's is a 404, like no run at all."""
     found = current_store().get(run_id, current_owner())
     if found is None:
         abort(404)
-    row, run = found
+    return found
+
+
+@bp.get("/runs/<run_id>")
+def run_page(run_id: str):
+    """The run as it was: the form filled in and the result, rendered again now."""
+    row, run = own_run(run_id)
     return render_playground(form_for(run), run, record=row), 200, PRIVATE
 
 
 @bp.get("/runs/<run_id>/follow")
 def follow(run_id: str):
     """A run's state and result partial, for a page following a run that is still running."""
-    found = current_store().get(run_id, current_owner())
-    if found is None:
-        abort(404)
-    row, run = found
+    row, run = own_run(run_id)
     html = render_template("_result.html", view=present(run), record=row)
     return jsonify(state=run.state, label=run.label, finished=run.state != "running",
                    html=html), 200, PRIVATE
