@@ -195,7 +195,9 @@ def migration(kind: str, admin: str | None, size: int, say=print) -> dict:
     """Time `flask runs migrate` indexing ``size`` runs written before search existed.
 
     A database is brought to run_heartbeat (the revision before search), filled with runs as
-    that release wrote them (every column but ``turns``, no index), then upgraded.
+    that release wrote them (no ``turns``, no index, none of the workbench's columns), then
+    upgraded to every head: the time includes the sibling revision ``conversations``, which
+    counts each old run's turns.
     """
     from alembic import command
 
@@ -210,13 +212,14 @@ def migration(kind: str, admin: str | None, size: int, say=print) -> dict:
     engine = engine_for(url)
     with engine.begin() as conn:
         command.upgrade(migrations.config(conn), "run_heartbeat")
-    columns = [c.name for c in runs.c if c.name != "turns"]
+    later = {"turns", "parent_id", "turn_count"}  # added by run_search_index and conversations
+    columns = [c.name for c in runs.c if c.name not in later]
     before = sa.table("runs", *(sa.column(name) for name in columns))
     writer = Store(engine)  # only its _values: the columns exactly as the store fills them
     say(f"  writing {size:,} runs as the release before search wrote them")
     for batch in history_data.History(size).batches():
         rows = [{"id": secrets.token_urlsafe(16), "owner": owner,
-                 **{k: v for k, v in writer._values(run).items() if k in columns}}
+                 **{k: v for k, v in writer._values(run)[0].items() if k in columns}}
                 for run, owner in batch]
         with engine.begin() as conn:
             conn.execute(before.insert(), rows)

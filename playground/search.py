@@ -105,20 +105,3 @@ def snippet(text: str, found: tuple[Term, ...], width: int = SNIPPET) -> Markup 
     return Markup("").join([Markup("…") if start else Markup(""), highlight(piece, found),
                             Markup("…") if start + width < len(text) else Markup("")])
 
-
-def turns_of(request) -> str:
-    """The text of every turn of a request's conversation, one turn per paragraph.
-
-    A turn's content is a string, or a list of parts of which the text parts count (images
-    are not text). This is what search finds besides the reply.
-    """
-    messages = request.get("messages") if isinstance(request, dict) else None
-    texts = []
-    for message in messages if isinstance(messages, list) else []:
-        content = message.get("content") if isinstance(message, dict) else None
-        if isinstance(content, str):
-            texts.append(content)
-        elif isinstance(content, list):
-            texts.extend(part["text"] for part in content if isinstance(part, dict)
-                         and part.get("type") == "text" and isinstance(part.get("text"), str))
-    return "\n\n".join(text for text in texts if text)

@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from tests.fake_upstream import completion
-from tests.helpers import Page, submit
+from tests.helpers import Page, submit, turn_fields
 
 
 @pytest.fixture
@@ -126,3 +126,24 @@ def test_a_search_keeps_working_without_javascript_through_the_form(client, upst
     search_form = page.soup.select_one("form[role=search]")
     assert search_form["method"] == "get" and search_form.select_one("input[name=q]")
     assert history(client, q="form").all_text(".run-link") == ["Form search works"]
+
+
+def test_a_word_only_in_an_edited_assistant_turn_finds_its_three_turn_run(client, upstream):
+    """The row shows the last user turn, highlighted when it matches, and the turn count;
+    a match elsewhere in the conversation is shown as a snippet."""
+    turns = turn_fields(("user", "Name a bird"), ("assistant", "Edited by hand: the quetzal"),
+                        ("user", "And its tail feathers?"))
+    response = client.post("/", data={"model": "fake/ok", **turns},
+                           content_type="multipart/form-data")
+    assert response.status_code == 303
+    run(client, "Name a bird")  # one turn, no quetzal
+    page = history(client, q="quetzal")
+    assert page.all_text(".run-link") == ["And its tail feathers?"]
+    assert page.all_text(".turn-count") == ["3 turns"]
+    assert page.text(".snippet").startswith("Conversation: ")
+    assert page.all_text(".snippet mark") == ["quetzal"]
+    assert "1 match" in page.text(".history-head")
+    tail = history(client, q="tail")  # in the last user turn: highlighted in the link itself
+    assert tail.all_text(".run-link mark") == ["tail"] and tail.all_text(".turn-count") == [
+        "3 turns"] and tail.soup.select(".snippet") == []
+    assert sorted(history(client, q="bird").all_text(".turn-count")) == ["1 turn", "3 turns"]

@@ -6,12 +6,15 @@ same order, with the owner inside the index.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import time
 
 import pytest
 import sqlalchemy as sa
 
 from playground.store import Store, engine_for, runs
+from tests.test_images import png
 from tests.test_store import make_run
 
 
@@ -239,3 +242,54 @@ def test_save_many_writes_exactly_the_rows_save_writes(store):
             assert all(a == b for a, b in pairs), (query, owner)
             assert sum(a for a, _ in pairs) == (expected if query != "answer 3" or owner ==
                                                 "owner-1" else 0), (query, owner)
+
+
+def with_image(prompt: str, image: bytes, **extra):
+    """A run whose user turn carries an uploaded image, as the workbench sends it."""
+    url = "data:image/png;base64," + base64.b64encode(image).decode("ascii")
+    return conversation(("user", [{"type": "text", "text": prompt},
+                                  {"type": "image_url", "image_url": {"url": url}}]), **extra)
+
+
+def test_an_edited_assistant_turn_of_a_three_turn_run_is_found(store):
+    store.save(conversation(("user", "Name a bird"),
+                            ("assistant", [{"type": "text", "text": "Edited: the quetzal"}]),
+                            ("user", "And its tail?"), reply="Long and green."), "alice")
+    store.save(conversation(("user", "Name a bird"), ("assistant", "A robin"),
+                            ("user", "And its tail?")), "alice")
+    listed = store.history("alice", query="quetzal")
+    assert prompts(listed) == ["And its tail?"] and listed.total == 1
+    assert listed.rows[0].turn_count == 3 and "quetzal" in listed.rows[0].turns
+    assert found(store, "robin") == {"And its tail?"} and found(store, "green") == {
+        "And its tail?"}
+
+
+def test_an_images_bytes_are_never_searched_and_the_export_inflates_them(store):
+    image = png(7, 7)
+    for i in range(3):
+        store.save(with_image(f"What is picture {i}?", image), "alice")
+    encoded = base64.b64encode(image).decode("ascii")
+    for word in (encoded[:12], encoded[20:40], "base64", "png", "image_url"):
+        assert found(store, word) == set(), word
+    assert found(store, "picture") == {f"What is picture {i}?" for i in range(3)}
+    with store.engine.connect() as conn:  # the row refers to the image; it does not hold it
+        assert not any(encoded[:40] in data for data in conn.execute(
+            sa.select(runs.c.data)).scalars())
+    exported = list(store.export("alice", batch=2))  # keyset batches, each inflated
+    assert [r["request"]["messages"][0]["content"][0]["text"] for r in exported] == [
+        f"What is picture {i}?" for i in range(3)]
+    assert {r["request"]["messages"][0]["content"][1]["image_url"]["url"] for r in exported} \
+        == {"data:image/png;base64," + encoded}
+
+
+def test_a_batched_prune_lets_the_images_of_pruned_runs_go(store):
+    now = time.time()
+    old, kept = png(8, 8), png(9, 9)
+    for i in range(3):
+        store.save(with_image(f"old {i}", old, started_at=now - 40 * 86400 + i), "alice")
+    store.save(with_image("kept", kept), "alice")
+    assert store.prune(days=30, now=now, batch=2) == 3
+    assert store.images.prune(grace=0) == 1
+    assert store.images.get("alice", hashlib.sha256(old).hexdigest()) is None
+    assert store.images.get("alice", hashlib.sha256(kept).hexdigest()).data == kept
+    assert found(store, "old") == set() and found(store, "kept") == {"kept"}

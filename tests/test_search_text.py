@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from playground import search
+from playground import records, search
 from playground.listing import Cursor
 from playground.search import Term
 
@@ -81,15 +81,19 @@ def test_a_snippet_is_the_context_of_the_first_match_escaped():
 
 
 def test_turns_are_the_text_of_every_message():
+    """Every turn's text parts, as the workbench sends them; an image is never text."""
+    stored = f"image-ref:image/png:{'a' * 64}:68"  # an upload as a stored run refers to it
     request = {"messages": [
         {"role": "system", "content": "Be terse."},
         {"role": "user", "content": [{"type": "text", "text": "What is this?"},
-                                     {"type": "image_url", "image_url": {"url": "data:x"}}]},
+                                     {"type": "image_url", "image_url": {"url": "data:x"}},
+                                     {"type": "image_url", "image_url": {"url": stored}}]},
         {"role": "assistant", "content": None, "tool_calls": [{"id": "1"}]},
         {"role": "tool", "content": "42"},
+        {"role": "assistant", "content": [{"type": "text", "text": "Edited reply."}]},
         "not a message", {"role": "user", "content": 7}]}
-    assert search.turns_of(request) == "Be terse.\n\nWhat is this?\n\n42"
-    assert search.turns_of({"messages": "nope"}) == "" and search.turns_of(None) == ""
+    assert records.turns_of(request) == "Be terse.\n\nWhat is this?\n\n42\n\nEdited reply."
+    assert records.turns_of({"messages": "nope"}) == "" and records.turns_of(None) == ""
 
 
 @pytest.mark.parametrize("text", [

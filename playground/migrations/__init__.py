@@ -51,7 +51,7 @@ def include_name(name: str | None, type_: str, _parents: dict) -> bool:
     """Whether Alembic's autogenerate compares an object: not the search index's.
 
     run_search_index makes them and its triggers keep them in step (the FTS5 table and its
-    shadow tables on SQLite, runs.search and its GIN index on PostgreSQL); store.py's tables
+    shadow tables on SQLite, runs.search and its GIN index on PostgreSQL); tables.py's tables
     do not declare them, and autogenerate must neither drop them nor write them again.
     """
     if type_ == "table":

@@ -16,7 +16,7 @@ import json
 import sqlalchemy as sa
 from alembic import op
 
-from playground.search import turns_of
+from playground.records import turns_of
 
 revision = "run_search_index"
 down_revision = "run_heartbeat"
