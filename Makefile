@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: run test test-fast fuzz serve bench bench-peers lint clean
+.PHONY: run test test-fast fuzz serve bench bench-history bench-peers lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -60,6 +60,12 @@ serve: $(VENV)/.runtime
 bench: $(VENV)/.dev
 	PYTHON=$(BIN)/python tests/provision.sh chromium
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+## bench-history: search, pages, export and prune on RUNS runs (default 1,000,000; --quick: 100,000)
+RUNS ?= 1000000
+bench-history: $(VENV)/.dev
+	PYTHON=$(BIN)/python tests/provision.sh postgresql
+	$(BIN)/python -m bench.history --runs $(RUNS) $(BENCH_ARGS)
 
 # The peers live in environments of their own under bench/peers/ (git-ignored), from PyPI and
 # npm only: never in the app's requirements, never part of `make test`.

@@ -7,12 +7,12 @@ an id that never existed, so ids reveal nothing.
 from __future__ import annotations
 
 import json
-import math
 
 from flask import (
     Blueprint,
     Response,
     abort,
+    current_app,
     flash,
     redirect,
     render_template,
@@ -21,14 +21,14 @@ from flask import (
     url_for,
 )
 
+from playground import search
 from playground.owners import current_owner
 from playground.records import export_record
 from playground.render import present
-from playground.store import PAGE_SIZE, STATES, current_store
+from playground.store import STATES, current_store
 
 bp = Blueprint("history", __name__)
 PRIVATE = {"Cache-Control": "private, no-store"}
-MAX_PAGE = 1_000_000  # 25 million runs: beyond any history
 
 
 def _own(run_id: str):
@@ -38,24 +38,46 @@ def _own(run_id: str):
     return found
 
 
+def _first_line(text: str) -> str:
+    return (text.strip().splitlines() or [""])[0][:120]
+
+
+def _shown(row, found: tuple[search.Term, ...]) -> dict:
+    """A row as the list shows it: its prompt's first line and, for a search, where it matched.
+
+    Both are escaped text with <mark> only around matching words (search.highlight).
+    """
+    line = _first_line(row.prompt)
+    shown = {"row": row, "prompt": search.highlight(line, found), "snippet": None}
+    if found and search.first_match(line, found) is None:
+        for where, text in (("Conversation", row.turns or ""), ("Reply", row.reply or "")):
+            found_here = search.snippet(text, found)
+            if found_here is not None:
+                shown["snippet"], shown["where"] = found_here, where
+                break
+    return shown
+
+
 @bp.get("/history")
 def index():
     query = request.args.get("q", "").strip()[:200]
     model = request.args.get("model", "").strip()[:200]
     state = request.args.get("state", "")
     state = state if state in STATES else ""
-    # Bounded before it becomes an OFFSET: 10**20 overflows SQLite's and PostgreSQL's integers.
-    page = min(max(request.args.get("page", 1, type=int) or 1, 1), MAX_PAGE)
     store, owner = current_store(), current_owner()
-    rows, total = store.history(owner, query=query, model=model, state=state, page=page)
-    pages = max(math.ceil(total / PAGE_SIZE), 1)
-    if page > pages:  # past the end (an old link, a typed number): the last page
-        page = pages
-        rows, total = store.history(owner, query=query, model=model, state=state, page=page)
-    return render_template("history.html", rows=rows, total=total, page=page, pages=pages,
-                           query=query, model=model, state=state, states=STATES,
-                           models=store.models(owner), everything=store.count(owner)), \
-        200, PRIVATE
+    limit = max(int(current_app.config.get("PLAYGROUND_HISTORY_COUNT_LIMIT") or 1000), 1)
+    found = search.terms(query)
+    listed = store.history(owner, query=query, model=model, state=state, limit=limit,
+                           before=request.args.get("before"), after=request.args.get("after"))
+    everything = store.matching(owner, limit=limit) if found or model or state \
+        else listed.total
+    filters = {"q": query or None, "model": model or None, "state": state or None}
+    return render_template("history.html", rows=[_shown(row, found) for row in listed.rows],
+                           total=listed.total, everything=everything, limit=limit,
+                           listed=listed,
+                           filters=filters, query=query, model=model, state=state,
+                           searching=bool(found), states=STATES,
+                           models=store.models(owner)), 200, PRIVATE
 
 
 @bp.post("/runs/<run_id>/delete")

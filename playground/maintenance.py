@@ -66,7 +66,7 @@ def migrate_command() -> None:
         click.echo("Up to date: nothing to do.")
         return
     click.echo(f"To apply: {', '.join(todo)}")
-    for step in store.migrate():
+    for step in store.migrate(progress=lambda line: click.echo(f"  {line}")):
         click.echo(f"  {step}")
     with store.engine.connect() as conn:
         click.echo(f"Now at: {', '.join(migrations.current(conn))}")

@@ -27,6 +27,25 @@ def prompt_of(request: dict) -> str:
     return last if isinstance(last, str) else ""
 
 
+def turns_of(request) -> str:
+    """The text of every turn of a request's conversation, one turn per paragraph.
+
+    A turn's content is a string, or a list of parts of which only the text parts count: an
+    image part (a data: URL or a stored reference) is never text. Search finds this besides
+    the reply; the ``prompt`` column keeps only the last user turn.
+    """
+    messages = request.get("messages") if isinstance(request, dict) else None
+    texts = []
+    for message in messages if isinstance(messages, list) else []:
+        content = message.get("content") if isinstance(message, dict) else None
+        if isinstance(content, str):
+            texts.append(content)
+        elif isinstance(content, list):
+            texts.extend(part["text"] for part in content if isinstance(part, dict)
+                         and part.get("type") == "text" and isinstance(part.get("text"), str))
+    return "\n\n".join(text for text in texts if text)
+
+
 def reply_of(response) -> str:
     """The text of every choice (or its refusal), for the list and for search."""
     choices = response.get("choices") if isinstance(response, dict) else None
@@ -65,7 +84,7 @@ def export_record(row, inflate=None) -> dict:
         "error": run.error.to_dict() if run.error else None,
         "usage": usage.to_dict(),
         "metrics": {"latency_ms": run.total_ms, "ttft_ms": run.ttft_ms,
-                    "tokens_per_s": run.tokens_per_s, "cost_usd": usage.cost_usd,
+                    "tokens_per_s": run.rate(usage), "cost_usd": usage.cost_usd,
                     "status": run.status, "attempts": run.attempts, "stream": run.stream},
         "headers": run.headers,
         "events": run.events or None,

@@ -140,7 +140,11 @@ class Run:
     @property
     def tokens_per_s(self) -> float | None:
         """Completion tokens per second of generation (after the first token, when streamed)."""
-        completion = self.usage.completion
+        return self.rate(self.usage)
+
+    def rate(self, usage: Usage) -> float | None:
+        """``tokens_per_s`` for a usage already worked out (an export reads it only once)."""
+        completion = usage.completion
         generation_ms = self.total_ms
         if self.stream and self.ttft_ms is not None and self.total_ms is not None:
             generation_ms = self.total_ms - self.ttft_ms

@@ -159,6 +159,9 @@ SETTINGS: tuple[Setting, ...] = (
             "than this many days.", HISTORY, shown_default="unset: keep forever", example="90"),
     Setting("PLAYGROUND_RETENTION_RUNS", _int, None, "flask runs prune keeps only this many "
             "newest runs per owner.", HISTORY, shown_default="unset: keep all", example="1000"),
+    Setting("PLAYGROUND_HISTORY_COUNT_LIMIT", _int, 1000, "The history counts runs exactly up "
+            "to this many and shows \"1,000+\" past it: an exact count of a long history would "
+            "read every run.", HISTORY, example="1000"),
     Setting("PLAYGROUND_INTERRUPTED_AFTER", _float, None, "Seconds without a heartbeat after "
             "which a run still marked running reads as interrupted (its worker died).", HISTORY,
             shown_default="UPSTREAM_READ_TIMEOUT + 30", example="90"),

@@ -1,9 +1,12 @@
 """The store's tables, as SQLAlchemy Core: what the revisions in ``migrations/`` build.
 
 ``runs`` keeps every run (its whole ``Run`` as JSON in ``data``, and copies of what the history
-lists and searches). ``images`` keeps each visitor's uploads once, by the SHA-256 of their
-bytes; ``run_images`` says which runs refer to which, so a share page serves only its run's
-images and ``flask runs prune`` removes the ones no run refers to.
+lists and searches). Its full-text index is not declared here: the revision
+``run_search_index`` made it (FTS5 ``runs_search`` on SQLite, ``runs.search`` with a GIN
+index on PostgreSQL) and its triggers keep it in step with every write. ``images`` keeps
+each visitor's uploads once, by the SHA-256 of their bytes; ``run_images`` says which runs
+refer to which, so a share page serves only its run's images and ``flask runs prune``
+removes the ones no run refers to.
 """
 
 from __future__ import annotations
@@ -35,7 +38,10 @@ runs = sa.Table(
     sa.Column("heartbeat_at", sa.Float),  # unix seconds; refreshed while the run is in flight
     sa.Column("parent_id", sa.String(32)),  # the run this one continues
     sa.Column("turn_count", sa.Integer),  # messages sent (NULL: a row older than the column)
-    sa.Index("ix_runs_owner_created", "owner", "created_at"),
+    # The text of every turn sent (search covers it); NULL: written before search existed.
+    sa.Column("turns", sa.Text),
+    # Pages of one owner's runs, newest first, by keyset: (owner, created_at, pk) in order.
+    sa.Index("ix_runs_owner_created", "owner", "created_at", "pk"),
     sa.Index("ix_runs_owner_model", "owner", "model"),
     sa.Index("ix_runs_owner_state", "owner", "state"),
     sa.Index("ix_runs_created", "created_at"),

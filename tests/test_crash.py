@@ -269,7 +269,7 @@ def test_a_running_runs_page_shows_its_text_and_the_follow_endpoint_its_end(make
     app = make_app(PLAYGROUND_SINGLE_USER=True, UPSTREAM_READ_TIMEOUT=30.0)
     client, events = app.test_client(), []
     reader = consume(client, events, model="fake/hold", prompt="Follow me")
-    run_id = wait_for(lambda: [r.id for r in app.extensions["runs"].history("local")[0]])[0]
+    run_id = wait_for(lambda: [r.id for r in app.extensions["runs"].history("local").rows])[0]
     page = wait_for(lambda: (p := Page(client.get(f"/runs/{run_id}"))).text(".reply")
                     == HOLD_TEXT and p)
     assert page.text(".result-head .pill") == "Running"
@@ -407,7 +407,7 @@ def test_postgresql_down_mid_stream_shows_the_reply_and_keeps_the_text_so_far(
                    PLAYGROUND_INTERRUPTED_AFTER=1.0, UPSTREAM_READ_TIMEOUT=30.0)
     store, client, events = app.extensions["runs"], app.test_client(), []
     reader = consume(client, events, model="fake/hold", prompt="Outage mid-reply")
-    run_id = wait_for(lambda: [r.id for r in store.history("local")[0]])[0]
+    run_id = wait_for(lambda: [r.id for r in store.history("local").rows])[0]
     wait_for(lambda: store.get(run_id, "local")[0].reply == HOLD_TEXT)
     relay.down()
     held.release.set()

@@ -25,7 +25,9 @@ from playground.store import Store, engine_for, metadata
 from tests.helpers import PROMPT, Page, submit
 
 FIXTURE = json.loads((Path(__file__).parent / "fixtures" / "v1_history.json").read_text())
-HEAD = "conversations"  # the newest revision
+# The newest revisions: two siblings on run_heartbeat, from two branches; the app upgrades to
+# both (docs/storage.md, "Parallel branches").
+HEADS = ("conversations", "run_search_index")
 
 # -- the schema as the release before Alembic created it (store.py / runs.py at 5d0fa66) -------
 v1 = sa.MetaData()
@@ -86,6 +88,14 @@ def schema_of(conn) -> dict:
     return found
 
 
+def to_apply(output: str) -> list[str]:
+    """The revisions `flask runs migrate` said it would apply; the sibling heads in either
+    order (Alembic's, which is not the alphabet's)."""
+    line = next(line for line in output.splitlines() if line.startswith("To apply: "))
+    said = line.removeprefix("To apply: ").split(", ")
+    return said[:-len(HEADS)] + sorted(said[-len(HEADS):])
+
+
 def at(url: str) -> tuple[str, ...]:
     engine = engine_for(url)
     with engine.connect() as conn:
@@ -119,7 +129,28 @@ def test_its_runs_are_listed_opened_and_shared_after_the_upgrade(v1_app, db_url)
     stranger = v1_app.test_client()
     page = Page(stranger.get(f"/s/{shared['share_token']}"))
     assert page.status == 200 and shared["prompt"] in page.text("#shared-prompt")
-    assert at(db_url) == (HEAD,)
+    assert at(db_url) == HEADS
+
+
+def test_the_upgrade_indexes_its_runs_for_search(v1_app, upstream):
+    """Words of the old runs' prompts, replies and other turns are found once upgraded."""
+    client = v1_app.test_client()
+
+    def found(query: str) -> list[str]:
+        page = Page(client.get("/history", query_string={"q": query}))
+        assert page.status == 200
+        return page.all_text(".run-link")
+
+    unicode_prompt = FIXTURE["rows"][-1]["prompt"]
+    assert found("weather") == ["Weather in Paris?"]
+    assert found("javascript") == ["A plain run, no JavaScript"]  # the prompt
+    assert found("title") == ["Stream markdown"]  # the reply
+    assert found("terse") == [" ".join(unicode_prompt.split())]  # only the system turn
+    assert set(found("stre*")) == {"Stream markdown", "Dropped stream"}
+    assert len(found("help today")) == 3  # two words, both in three replies
+    # And a run made after the upgrade is indexed by the triggers, next to the old ones.
+    submit(client, prompt="Weather in Rome?")
+    assert set(found("weather")) == {"Weather in Paris?", "Weather in Rome?"}
 
 
 def test_its_runs_export_exactly_as_that_release_exported_them(v1_app):
@@ -170,11 +201,15 @@ def test_migrate_command_stamps_the_old_schema_then_upgrades(make_app, db_url):
     result = cli.invoke(args=["runs", "migrate"])
     assert result.exit_code == 0, result.output
     assert "At: schema_version 1, written before Alembic" in result.output
-    assert "To apply: run_heartbeat, conversations" in result.output
+    assert to_apply(result.output) == ["run_heartbeat", *HEADS]
     assert "Stamped (already in place) runs_v1" in result.output
     assert "Applied run_heartbeat: Crash-safe runs" in result.output
     assert "Applied conversations: Conversations: a run's parent" in result.output
-    assert f"Now at: {HEAD}" in result.output
+    # The existing runs are indexed for search, and it says how far it got.
+    assert "Indexing 8 runs for search" in result.output
+    assert "8 of 8 runs indexed (100%)" in result.output
+    assert "Applied run_search_index: Full-text search" in result.output
+    assert f"Now at: {', '.join(HEADS)}" in result.output
     assert "Up to date: nothing to do." in cli.invoke(args=["runs", "migrate"]).output
     engine = engine_for(db_url)
     with engine.connect() as conn:
@@ -187,10 +222,10 @@ def test_migrate_command_creates_a_new_database_from_empty(make_app, db_url):
     result = make_app(DATABASE_URL=db_url).test_cli_runner().invoke(args=["runs", "migrate"])
     assert result.exit_code == 0, result.output
     assert "At: nothing yet (a new database)" in result.output
-    assert "To apply: runs_v1, run_heartbeat, conversations" in result.output
+    assert to_apply(result.output) == ["runs_v1", "run_heartbeat", *HEADS]
     assert "Applied runs_v1" in result.output and "Applied run_heartbeat" in result.output
-    assert "Stamped" not in result.output
-    assert at(db_url) == (HEAD,)
+    assert "Stamped" not in result.output and "Indexing" not in result.output  # nothing to index
+    assert at(db_url) == HEADS
 
 
 def test_migrate_command_never_prints_the_database_password(make_app, pg_url):
@@ -227,12 +262,57 @@ def test_revision_1_is_the_pre_alembic_schema_exactly(db_url):
     engine.dispose()
 
 
+def _indexed(conn, word: str) -> list[int]:
+    """The runs the full-text index finds ``word`` in, asked directly (no store columns)."""
+    if conn.dialect.name == "postgresql":
+        query = "SELECT pk FROM runs WHERE search @@ to_tsquery('simple', :word) ORDER BY pk"
+    else:
+        query = "SELECT rowid FROM runs_search WHERE runs_search MATCH :word ORDER BY rowid"
+    return list(conn.execute(sa.text(query), {"word": word}).scalars())
+
+
+def test_each_sibling_revision_downgrades_alone_and_upgrades_again(db_url):
+    """conversations and run_search_index share a parent: either comes off without the other
+    (the index still follows every write), and the upgrade puts it back, rows and all."""
+    write_v1(db_url)
+    store = Store(engine_for(db_url))
+    store.create()
+    owner = FIXTURE["rows"][0]["owner"]
+    with store.engine.begin() as conn:
+        command.downgrade(migrations.config(conn), "conversations@-1")
+    with store.engine.begin() as conn:
+        assert migrations.current(conn) == ("run_search_index",)
+        columns = {c["name"] for c in sa.inspect(conn).get_columns("runs")}
+        assert {"parent_id", "turn_count"}.isdisjoint(columns) and "turns" in columns
+        assert not sa.inspect(conn).has_table("images")
+        conn.execute(sa.text("UPDATE runs SET reply = 'now zanzibar' WHERE pk = 1"))
+        assert _indexed(conn, "zanzibar") == [1]  # the triggers survived the downgrade
+        conn.execute(sa.text("DELETE FROM runs WHERE pk = 1"))
+        assert _indexed(conn, "zanzibar") == []
+        migrations.upgrade(conn)
+    assert at(db_url) == HEADS
+    with store.engine.begin() as conn:
+        command.downgrade(migrations.config(conn), "run_search_index@-1")
+    with store.engine.begin() as conn:
+        assert migrations.current(conn) == ("conversations",)
+        columns = {c["name"] for c in sa.inspect(conn).get_columns("runs")}
+        assert {"turns", "search"}.isdisjoint(columns) and "turn_count" in columns
+        assert not sa.inspect(conn).has_table("runs_search")
+        migrations.upgrade(conn)
+    assert at(db_url) == HEADS
+    assert [row.prompt for row in store.history(owner, query="weather").rows] == [
+        "Weather in Paris?"]
+    store.engine.dispose()
+
+
 def test_the_newest_revision_is_exactly_the_stores_tables(db_url):
     """store.py's tables and the revisions agree: autogenerate would find nothing to write."""
     store = Store(engine_for(db_url))
     store.create()
     with store.engine.connect() as conn:
-        assert compare_metadata(MigrationContext.configure(conn), metadata) == []
+        context = MigrationContext.configure(
+            conn, opts={"include_name": migrations.include_name})  # as env.py configures it
+        assert compare_metadata(context, metadata) == []
     store.engine.dispose()
 
 
@@ -254,7 +334,8 @@ def test_instances_starting_together_migrate_once(db_url):
         thread.join()
     assert errors == []
     with stores[0].engine.connect() as conn:
-        assert conn.execute(sa.text("SELECT count(*) FROM alembic_version")).scalar() == 1
+        versions = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalars()
+        assert sorted(versions) == list(HEADS)  # one row per head, each written once
         assert conn.execute(sa.text("SELECT count(*) FROM schema_version")).scalar() == 1
     for store in stores:
         store.engine.dispose()
@@ -263,14 +344,14 @@ def test_instances_starting_together_migrate_once(db_url):
 BRANCH = '''"""{doc}
 
 Revision ID: {rev}
-Revises: {head}
+Revises: {parents}
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "{rev}"
-down_revision = "{head}"
+down_revision = {parent_ids!r}
 branch_labels = None
 depends_on = None
 
@@ -289,14 +370,16 @@ def test_parallel_revisions_apply_and_then_merge(tmp_path, db_url):
     scripts = tmp_path / "migrations"
     shutil.copytree(migrations.HERE, scripts, ignore=shutil.ignore_patterns("__pycache__"))
     versions = scripts / "versions"
+    # On every current head (a merge point itself when there are several).
+    parents = {"parents": ", ".join(migrations.heads()), "parent_ids": migrations.heads()}
     (versions / "compare_lanes.py").write_text(BRANCH.format(
-        doc="Comparisons: a lanes table.", rev="compare_lanes", head=HEAD,
+        doc="Comparisons: a lanes table.", rev="compare_lanes", **parents,
         upgrade='op.create_table("lanes", sa.Column("id", sa.Integer, primary_key=True))'))
     engine = engine_for(db_url)
     with engine.begin() as conn:  # this database saw branch A first
         migrations.upgrade(conn, scripts)
     (versions / "run_tags.py").write_text(BRANCH.format(
-        doc="Runs get tags.", rev="run_tags", head=HEAD,
+        doc="Runs get tags.", rev="run_tags", **parents,
         upgrade='op.add_column("runs", sa.Column("tags", sa.Text))'))
     assert migrations.heads(scripts) == ("compare_lanes", "run_tags")
     with engine.begin() as conn:
@@ -319,8 +402,8 @@ def test_parallel_revisions_apply_and_then_merge(tmp_path, db_url):
     engine = engine_for(fresh)
     with engine.begin() as conn:
         applied = [s.revision for s in migrations.upgrade(conn, scripts)]
-    assert applied[:3] == ["runs_v1", "run_heartbeat", HEAD]
-    assert applied[-1] == "merge_lanes_tags" and set(applied[3:5]) == {"compare_lanes", "run_tags"}
+    assert applied[:2] == ["runs_v1", "run_heartbeat"] and applied[-1] == "merge_lanes_tags"
+    assert set(applied[2:-3]) == set(HEADS) and set(applied[-3:-1]) == {"compare_lanes", "run_tags"}
     engine.dispose()
 
 

@@ -83,7 +83,7 @@ def test_others_runs_do_not_exist(store):
     assert store.get(run_id, "mallory") is None
     assert store.delete(run_id, "mallory") is False
     assert store.share(run_id, "mallory") is None
-    assert store.history("mallory")[1] == 0
+    assert store.history("mallory").total == 0
     assert store.get(run_id, "alice") is not None
 
 
@@ -97,22 +97,24 @@ def test_ids_and_share_tokens_are_unguessable(store):
 def test_history_is_newest_first_and_paginated(store):
     for i in range(7):
         store.save(make_run(prompt=f"prompt {i}", started_at=1_000 + i), "alice")
-    rows, total = store.history("alice", per_page=3)
-    assert total == 7 and [r.prompt for r in rows] == ["prompt 6", "prompt 5", "prompt 4"]
-    rows, _ = store.history("alice", per_page=3, page=3)
-    assert [r.prompt for r in rows] == ["prompt 0"]
+    listed = store.history("alice", per_page=3)
+    assert listed.total == 7 and [r.prompt for r in listed.rows] == ["prompt 6", "prompt 5",
+                                                                     "prompt 4"]
+    listed = store.history("alice", per_page=3, before=str(listed.older))
+    listed = store.history("alice", per_page=3, before=str(listed.older))
+    assert [r.prompt for r in listed.rows] == ["prompt 0"] and listed.older is None
 
 
-def test_search_finds_prompts_and_replies_case_insensitively(store):
+def test_search_finds_words_in_prompts_and_replies_case_insensitively(store):
     store.save(make_run(prompt="Tell me about Paris", reply="A city"), "alice")
     store.save(make_run(prompt="Numbers", reply="100% of PARIS_fans"), "alice")
     store.save(make_run(prompt="Other", reply="Nothing"), "alice")
     store.save(make_run(prompt="paris", reply="not mine"), "bob")
-    assert store.history("alice", query="paris")[1] == 2
-    assert [r.prompt for r in store.history("alice", query="100%")[0]] == ["Numbers"]
-    # LIKE wildcards in a search are literal characters, not patterns.
-    assert store.history("alice", query="_fans")[1] == 1
-    assert store.history("alice", query="%")[1] == 1
+    assert store.history("alice", query="paris").total == 2
+    assert [r.prompt for r in store.history("alice", query="100%").rows] == ["Numbers"]
+    # Punctuation separates words and is never query syntax; alone, it searches nothing.
+    assert store.history("alice", query="_fans").total == 1
+    assert store.history("alice", query="%").total == 3
 
 
 def test_filters_by_model_and_status(store):
@@ -121,9 +123,9 @@ def test_filters_by_model_and_status(store):
     store.save(make_run(model="b", reply=None, state="error",
                         error=UpstreamError("server", "down")), "alice")
     assert store.models("alice") == ["a", "b"]
-    assert store.history("alice", model="b")[1] == 2
-    assert store.history("alice", model="b", state="error")[1] == 1
-    assert store.history("alice", state="complete")[1] == 2
+    assert store.history("alice", model="b").total == 2
+    assert store.history("alice", model="b", state="error").total == 1
+    assert store.history("alice", state="complete").total == 2
 
 
 def test_share_revoke_and_reshare(store):
@@ -155,7 +157,7 @@ def test_prune_by_age_and_by_count_per_owner(store):
         store.save(make_run(started_at=now - i), "bob")
     assert store.prune(days=30, now=now) == 1
     assert store.prune(keep=2) == 2  # alice 20d, bob's oldest
-    assert [r.prompt for r in store.history("alice")[0]] == ["1d", "5d"]
+    assert [r.prompt for r in store.history("alice").rows] == ["1d", "5d"]
     assert store.count("bob") == 2
 
 
@@ -199,7 +201,7 @@ def test_200_simultaneous_runs_all_land(store):
         thread.join()
     assert errors == []
     assert store.count() == 200
-    assert store.history("", query="concurrent")[1] == 0  # scoped to owners, none is ""
+    assert store.history("", query="concurrent").total == 0  # scoped to owners, none is ""
     assert sum(store.count(f"owner-{i}") for i in range(7)) == 200
 
 
@@ -227,7 +229,7 @@ def test_a_started_run_is_kept_as_running_before_any_reply(store):
     row, run = store.get(run_id, "alice")
     assert (row.state, run.state, run.label) == ("running", "running", "Running")
     assert run.response is None and row.prompt == "Hello"
-    assert [r.id for r in store.history("alice")[0]] == [run_id]
+    assert [r.id for r in store.history("alice").rows] == [run_id]
 
 
 def test_progress_saves_the_text_so_far_and_nothing_else(store):
@@ -239,7 +241,7 @@ def test_progress_saves_the_text_so_far_and_nothing_else(store):
     assert after.data == before.data  # the run's JSON is never rewritten while it streams
     _, run = store.get(run_id, "alice")
     assert run.response["choices"][0]["message"]["content"] == "The answer so"
-    assert store.history("alice", query="answer so")[1] == 1  # already searchable
+    assert store.history("alice", query="answer so").total == 1  # already searchable
 
 
 def test_finish_writes_the_whole_run_over_its_start(store):
@@ -274,12 +276,12 @@ def test_history_lists_and_filters_running_and_interrupted_runs(store):
     store.interrupted_after = 30
     running, quiet = started(store, ago=1), started(store, ago=60)
     done = store.save(make_run(), "alice")
-    states = {r.id: r.state for r in store.history("alice")[0]}
+    states = {r.id: r.state for r in store.history("alice").rows}
     assert states == {running: "running", quiet: "interrupted", done: "complete"}
-    assert [r.id for r in store.history("alice", state="running")[0]] == [running]
-    assert [r.id for r in store.history("alice", state="interrupted")[0]] == [quiet]
-    assert [r.id for r in store.history("alice", state="complete")[0]] == [done]
-    assert store.history("bob", state="running")[1] == 0
+    assert [r.id for r in store.history("alice", state="running").rows] == [running]
+    assert [r.id for r in store.history("alice", state="interrupted").rows] == [quiet]
+    assert [r.id for r in store.history("alice", state="complete").rows] == [done]
+    assert store.history("bob", state="running").total == 0
 
 
 def test_an_interrupted_run_exports_its_partial_text(store):

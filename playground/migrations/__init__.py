@@ -11,6 +11,7 @@ branches that each add one are joined by a merge revision (docs/storage.md).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,6 +45,18 @@ class Step:
     def __str__(self) -> str:
         verb = "Stamped (already in place)" if self.stamped else "Applied"
         return f"{verb} {self.revision}: {self.doc}"
+
+
+def include_name(name: str | None, type_: str, _parents: dict) -> bool:
+    """Whether Alembic's autogenerate compares an object: not the search index's.
+
+    run_search_index makes them and its triggers keep them in step (the FTS5 table and its
+    shadow tables on SQLite, runs.search and its GIN index on PostgreSQL); tables.py's tables
+    do not declare them, and autogenerate must neither drop them nor write them again.
+    """
+    if type_ == "table":
+        return not (name or "").startswith("runs_search")
+    return not (type_ in ("column", "index") and name in ("search", "ix_runs_search"))
 
 
 def config(connection: Connection | None = None, directory: Path = HERE) -> Config:
@@ -99,14 +112,17 @@ def legacy_version(connection: Connection) -> int | None:
     return 1 if version is None else int(version)
 
 
-def upgrade(connection: Connection, directory: Path = HERE) -> list[Step]:
+def upgrade(connection: Connection, directory: Path = HERE,
+            progress: Callable[[str], None] | None = None) -> list[Step]:
     """Bring the database to the newest revisions, under the lock; say what was done.
 
     Call it inside a transaction (``engine.begin()``): every step commits together or not
-    at all where the database allows it (PostgreSQL and SQLite both do).
+    at all where the database allows it (PostgreSQL and SQLite both do). A revision that
+    works through existing rows reports how far it got to ``progress``, a line at a time.
     """
     lock(connection)
     cfg = config(connection, directory)
+    cfg.attributes["progress"] = progress
     legacy = legacy_version(connection)
     if legacy is not None:
         if legacy != 1:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from playground.migrations import Step
+from playground.migrations import Step, include_name
 from playground.store import metadata  # the current schema, for `flask runs revision --auto`
 
 config = context.config
@@ -27,6 +27,7 @@ def _record(*, ctx, step, heads, run_args) -> None:
 
 
 context.configure(connection=connection, target_metadata=metadata, on_version_apply=_record,
+                  include_name=include_name,  # the search index is the triggers' own
                   render_as_batch=True)  # ALTERs on SQLite go through batch copies
 with context.begin_transaction():
     context.run_migrations()

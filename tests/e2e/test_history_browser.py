@@ -7,7 +7,11 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from playground.owners import LOCAL_OWNER
+from playground.store import Store, engine_for
 from tests.e2e.conftest import fill_and_run
+from tests.test_search import conversation
+from tests.test_store import make_run
 
 
 @pytest.fixture
@@ -77,3 +81,39 @@ def test_runs_are_kept_searched_shared_and_revoked(base_url, browser):
     assert problems == []
     owner.close()
     stranger.close()
+
+
+def test_search_highlights_the_matches_and_pages_on(serve_live, db_url, browser):
+    """28 three-turn runs hold a word only in an edited assistant turn: the search finds them,
+    best first, each row its last user turn and "3 turns" with the word marked in a snippet;
+    Next and Previous keep the query."""
+    store = Store(engine_for(db_url))
+    for i in range(28):
+        store.save(conversation(("user", f"Bird number {i:02}"),
+                                ("assistant", f"Edited: a kestrel, then {i:02}"),
+                                ("user", f"Tell me more about {i:02}")), LOCAL_OWNER)
+    store.save(make_run(prompt="Nothing about birds"), LOCAL_OWNER)
+    store.engine.dispose()
+    base_url = serve_live(DATABASE_URL=db_url, PLAYGROUND_SINGLE_USER=True)
+    problems: list[str] = []
+    page = browser.new_page()
+    watch(page, problems)
+    page.goto(base_url + "/history")
+    page.fill("input[name=q]", "kestrel")
+    page.press("input[name=q]", "Enter")
+    expect(page.locator(".run-row")).to_have_count(25)
+    first = page.locator(".run-row").first
+    expect(first.locator(".run-link")).to_have_text(re.compile(r"^Tell me more about \d\d$"))
+    expect(first.locator(".turn-count")).to_have_text("3 turns")
+    expect(first.locator(".snippet mark")).to_have_text("kestrel")
+    expect(page.locator(".history-head")).to_contain_text("28 match")
+    page.click("a[rel=next]")
+    expect(page.locator(".run-row")).to_have_count(3)
+    assert "q=kestrel" in page.url and "before=" in page.url
+    expect(page.locator(".snippet mark")).to_have_count(3)
+    page.click("a[rel=prev]")
+    expect(page.locator(".run-row")).to_have_count(25)
+    expect(page.locator("a[rel=prev]")).to_have_count(0)
+    assert page.input_value("input[name=q]") == "kestrel"
+    assert problems == []
+    page.close()

@@ -75,6 +75,8 @@ def downgrade() -> None:
     op.drop_table("run_images")
     op.drop_table("images")
     op.drop_index("ix_runs_parent", "runs")
-    with op.batch_alter_table("runs") as batch:
+    # ALTER TABLE … DROP COLUMN (SQLite 3.35+), not a copy of the table: on SQLite a copy
+    # would lose the triggers that keep run_search_index's full-text index in step.
+    with op.batch_alter_table("runs", recreate="never") as batch:
         batch.drop_column("turn_count")
         batch.drop_column("parent_id")

@@ -1,0 +1,267 @@
+"""`make bench-history`: the history at a million runs, on SQLite and PostgreSQL.
+
+    python -m bench.history [--runs N | --quick] [--db sqlite|postgresql] [--no-before]
+
+The runs are made once per size (bench/history_data.py) and kept (bench/history_db.py). Then,
+for each database, everything is measured through the store, as the history page calls it (the
+run page through the app's test client), in rounds: the first round warms the caches and is
+not counted; p50 and p99 are over every other sample, the spread is the lowest and highest
+median of a round. Prints a table with targets and PASS/FAIL, writes
+bench/results/history-latest.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import resource
+import subprocess
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+
+import sqlalchemy as sa
+
+from bench import history_before as before
+from bench import history_db, history_report
+from bench.history_data import ABSENT, PROBES
+from bench.procs import REPO, RESULTS, base_env
+from bench.stats import median, percentile
+from playground.listing import Cursor
+from playground.store import Store, engine_for, runs
+
+DEFAULT_RUNS, QUICK_RUNS = 1_000_000, 100_000
+DEEP = 25_000  # the deep page: this many runs down the heavy owner's history
+PRUNED = 500_000
+
+
+def queries(described: dict, who: str) -> list[tuple[str, str]]:
+    """The fixed query set, as the heavy or the light owner asks it."""
+    one = next(word for word, (owner, rate) in PROBES.items() if owner == who and rate == "one")
+    common = next(word for word, (_owner, rate) in PROBES.items() if rate == 0.30)
+    rare = next(word for word, (_owner, rate) in PROBES.items() if rate == 0.01)
+    prefix = described["vocabulary"][150][:4]
+    return [("a word in 1 run", one), ("a word in 1 % of runs", rare),
+            ("a word in 30 % of runs", common), ("a word in no run", ABSENT),
+            (f"a prefix ({prefix}*)", f"{prefix}*"), ("two words", f"{rare} {common}")]
+
+
+def timed(call) -> float:
+    started = time.perf_counter()
+    call()
+    return (time.perf_counter() - started) * 1000
+
+
+def rounds(cases: dict, count: int, seed: int = 1) -> dict:
+    """Run every case once a round, in a shuffled order; the first round only warms up.
+
+    A case is a list of calls, each timed; the result holds each round's times per case.
+    """
+    rng, found = random.Random(seed), {name: [] for name in cases}
+    for number in range(count + 1):
+        order = list(cases)
+        rng.shuffle(order)
+        for name in order:
+            took = [timed(call) for call in cases[name]]
+            if number:
+                found[name].append(took)
+    return found
+
+
+def summary(found: dict, names: list[str]) -> dict:
+    """p50/p99 over every sample of ``names``; the spread: the rounds' lowest and highest p50."""
+    values = [v for name in names for times in found[name] for v in times]
+    by_round = [median([v for name in names for v in found[name][r]])
+                for r in range(len(found[names[0]]))]
+    return {"p50": median(values), "p99": percentile(values, 99), "n": len(values),
+            "spread": [min(by_round), max(by_round)],
+            "each": {name: median([v for times in found[name] for v in times])
+                     for name in names}}
+
+
+def measure_store(url: str, described: dict, reps: int, with_before: bool) -> dict:
+    """Search, the history page and (with_before) the release before's, through the store."""
+    store = Store(engine_for(url))
+    heavy, light = described["heavy"], described["light"]
+    deep = _deep_cursor(store, heavy, deep_of(described))
+    search_cases = {}
+    for who, owner in (("heavy", heavy), ("light", light)):
+        for label, query in queries(described, who):
+            search_cases[f"{who}: {label}"] = [lambda o=owner, q=query: store.history(o, query=q)]
+    first = [lambda: (store.history(heavy), store.models(heavy))]
+    deep_page = [lambda: (store.history(heavy, before=deep), store.models(heavy))]
+    found = rounds({**search_cases, "first page": first * 5, "deep page": deep_page * 5}, reps)
+    result = {"search": summary(found, list(search_cases)),
+              "first_page": summary(found, ["first page"]),
+              "deep_page": summary(found, ["deep page"]), "deep": deep_of(described)}
+    if with_before:  # today's substring scan, OFFSET and exact counts: fewer rounds, slow
+        old = {name: [lambda o=owner, q=query: before.history(store, o, q)]
+               for name, (owner, query) in _cases(described).items()}
+        depth = deep_of(described) // 25 + 1
+        old_found = rounds({**old, "first page": [lambda: before.page(store, heavy, 1)],
+                            "deep page": [lambda: before.page(store, heavy, depth)]},
+                           max(reps // 3, 2))
+        result["before"] = {"search": summary(old_found, list(old)),
+                            "first_page": summary(old_found, ["first page"]),
+                            "deep_page": summary(old_found, ["deep page"])}
+    store.engine.dispose()
+    return result
+
+
+def _cases(described: dict) -> dict:
+    return {f"{who}: {label}": (described[who], query)
+            for who in ("heavy", "light") for label, query in queries(described, who)}
+
+
+def deep_of(described: dict) -> int:
+    """How deep the deep page is: DEEP runs, or less in a history too small for it."""
+    return min(DEEP, described["heavy_runs"] - 100)
+
+
+def _deep_cursor(store: Store, owner: str, depth: int) -> str:
+    """The cursor a visitor holds after paging ``depth`` runs down (found once, by OFFSET)."""
+    with store.engine.connect() as conn:
+        row = conn.execute(sa.select(runs.c.created_at, runs.c.pk).where(runs.c.owner == owner)
+                           .order_by(runs.c.created_at.desc(), runs.c.pk.desc())
+                           .offset(depth - 1).limit(1)).one()
+    return str(Cursor("t", row.created_at, row.pk))
+
+
+def measure_run_page(url: str, described: dict, reps: int) -> dict:
+    """GET /runs/<id> of the heavy owner's runs through the app's test client."""
+    from app import create_app
+
+    app = create_app({"TESTING": True, "SECRET_KEY": "bench", "DATABASE_URL": url,
+                      "AIMLAPI_API_KEY": "sk-bench"})
+    store, heavy = app.extensions["runs"], described["heavy"]
+    with store.engine.connect() as conn:
+        ids = list(conn.execute(sa.select(runs.c.id).where(runs.c.owner == heavy)
+                                .order_by(runs.c.pk).limit(2000)).scalars())
+    chosen = random.Random(7).sample(ids, min(20, len(ids)))
+    client = app.test_client()
+    with client.session_transaction() as session:
+        session["owner"] = heavy.removeprefix("session:")
+
+    def get(run_id: str) -> None:
+        response = client.get(f"/runs/{run_id}")
+        assert response.status_code == 200, response.status_code
+        response.get_data()
+
+    found = rounds({"run page": [lambda i=i: get(i) for i in chosen]}, reps)
+    store.engine.dispose()
+    return summary(found, ["run page"])
+
+
+def _child(args: list[str], env: dict | None = None) -> tuple[str, float, float]:
+    """Run a command; its output, wall seconds and peak RSS in MiB (from wait4)."""
+    started = time.monotonic()
+    process = subprocess.Popen(args, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               env=env or base_env())
+    out = b""
+    while chunk := process.stdout.read(65536):
+        out += chunk
+    _pid, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    seconds = time.monotonic() - started
+    if process.returncode:
+        raise RuntimeError(f"{args[:4]} failed: {process.stderr.read().decode()[-2000:]}")
+    return out.decode(), seconds, usage.ru_maxrss / 1024
+
+
+def measure_export(url: str, described: dict) -> dict:
+    """GET /history.jsonl of the heavy owner, streamed, in a process of its own."""
+    out, _seconds, peak = _child([sys.executable, "-m", "bench.history_export", url,
+                                  described["heavy"]])
+    found = json.loads(out)
+    found["peak_rss_mib"] = peak
+    return found
+
+
+def measure_prune(url: str, described: dict, admin: str | None) -> dict:
+    """`flask runs prune --days N` deleting half the runs, on a copy of the history."""
+    size = described["size"]
+    if admin:
+        copy = history_db.create_database(admin, "prune_copy", sa.make_url(url).database)
+    else:
+        copy = history_db.copy_sqlite(url, "prune-copy.db")
+    engine = engine_for(copy)
+    with engine.connect() as conn:
+        edge = conn.execute(sa.select(runs.c.created_at).order_by(runs.c.created_at)
+                            .offset(min(PRUNED, size // 2)).limit(1)).scalar_one()
+    engine.dispose()
+    days = (time.time() - edge) / 86400
+    env = base_env() | {"DATABASE_URL": copy, "FLASK_SECRET_KEY": "bench"}
+    out, seconds, peak = _child([sys.executable, "-m", "flask", "--app", "app", "runs", "prune",
+                                 "--days", f"{days:.6f}"], env)
+    if admin:
+        history_db.drop_database(admin, "prune_copy")
+    else:
+        for leftover in history_db.HERE.glob("prune-copy.db*"):
+            leftover.unlink()
+    deleted = int(out.split("Deleted ")[-1].split()[0].replace(",", ""))
+    return {"deleted": deleted, "seconds": seconds, "peak_rss_mib": peak}
+
+
+def measure(kind: str, url: str, described: dict, args, admin: str | None) -> dict:
+    say = print
+    say(f"[bench-history] {kind}: search and pages ...", flush=True)
+    result = measure_store(url, described, args.reps, not args.no_before)
+    say(f"[bench-history] {kind}: run page ...", flush=True)
+    result["run_page"] = measure_run_page(url, described, args.reps)
+    say(f"[bench-history] {kind}: export ...", flush=True)
+    result["export"] = measure_export(url, described)
+    say(f"[bench-history] {kind}: prune ...", flush=True)
+    result["prune"] = measure_prune(url, described, admin)
+    say(f"[bench-history] {kind}: migration of existing runs ...", flush=True)
+    result["migration"] = history_db.migration(kind, admin, min(described["size"], 100_000))
+    return result
+
+
+def _make(kind: str, size: int, admin: str | None) -> tuple[str, dict]:
+    if kind == "sqlite":
+        return history_db.sqlite(size)
+    return history_db.postgresql_history(admin, size)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.history",
+                                     description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", type=int, default=DEFAULT_RUNS, help="runs in the history")
+    parser.add_argument("--quick", action="store_true", help=f"{QUICK_RUNS:,} runs")
+    parser.add_argument("--db", action="append", choices=("sqlite", "postgresql"))
+    parser.add_argument("--reps", type=int, default=7, help="rounds after the warm-up")
+    parser.add_argument("--no-before", action="store_true",
+                        help="skip the release before's queries (slow at a million runs)")
+    args = parser.parse_args(argv)
+    size = QUICK_RUNS if args.quick else args.runs
+    kinds = args.db or ["sqlite", "postgresql"]
+    started, load = time.strftime("%Y-%m-%d %H:%M"), os.getloadavg()
+    results: dict = {}
+    with history_db.postgresql() as admin:
+        # The histories are made once, both at the same time (one process each).
+        with ProcessPoolExecutor(len(kinds)) as pool:
+            made = {kind: pool.submit(_make, kind, size, admin) for kind in kinds}
+            histories = {kind: job.result() for kind, job in made.items()}
+        for kind in kinds:
+            url, described = histories[kind]
+            results[kind] = measure(kind, url, described, args,
+                                    admin if kind == "postgresql" else None)
+            results[kind]["described"] = {k: v for k, v in described.items()
+                                          if k != "vocabulary"}
+    meta = {"started": started, "runs": size, "python": platform.python_version(),
+            "cpus": os.cpu_count(), "loadavg_before": load, "loadavg_after": os.getloadavg(),
+            "machine": platform.machine(), "peak_rss_mib":
+                resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / "history-latest.json"
+    path.write_text(json.dumps({"meta": meta, "results": results}, indent=2, default=str))
+    print(history_report.markdown(results, meta))
+    print(f"\nfull results in {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
