@@ -18,6 +18,7 @@ import requests
 import urllib3
 from requests.adapters import HTTPAdapter
 
+from playground import demo_catalogue
 from playground.codegen import AIMLAPI_URL, BASE_ENV, KEY_ENV
 from playground.literals import literal
 
@@ -71,6 +72,8 @@ def _fenced(code: str) -> list[str]:
 def _reply_text(body: dict) -> str:
     messages = body.get("messages") or []
     prompt = _last_user_text(messages)
+    if (body.get("response_format") or {}).get("type") == "json_schema":
+        return demo_catalogue.schema_reply(body["response_format"], prompt)
     if (body.get("response_format") or {}).get("type") == "json_object":
         return json.dumps({"demo": True, "prompt_words": len(prompt.split()),
                            "note": "the offline demo model always answers this object"})
@@ -111,9 +114,15 @@ def _cut(text: str, body: dict) -> tuple[str, str]:
         if isinstance(stop, str) and stop and stop in text:
             return text[: text.index(stop)], "stop"
     limit = body.get("max_tokens") or body.get("max_completion_tokens")
-    pieces = TOKEN.findall(text)
-    if isinstance(limit, int) and 0 < limit < len(pieces):
-        return "".join(pieces[:limit]), "length"
+    if isinstance(limit, int) and 0 < limit < count_tokens(text):
+        # Cut where the reported completion tokens reach the limit, never past it.
+        kept, used = [], 0
+        for piece in TOKEN.findall(text):
+            used += count_tokens(piece)
+            if used > limit:
+                break
+            kept.append(piece)
+        return "".join(kept), "length"
     return text, "stop"
 
 
@@ -218,9 +227,12 @@ def _error(status: int, message: str) -> tuple[int, Iterator[bytes], str]:
 def respond(method: str, path: str, payload: bytes | None) -> tuple[int, Iterator[bytes], str]:
     """Route one demo request to ``(status, body pieces, content type)``."""
     if method == "GET" and path.endswith("/models"):
-        data = {"object": "list", "data": [{"id": m, "object": "model", "type": "chat-completion",
-                                            "owned_by": "playground"} for m in MODELS]}
-        return 200, iter([json.dumps(data).encode()]), "application/json"
+        return 200, iter([json.dumps(demo_catalogue.catalogue()).encode()]), "application/json"
+    if method == "GET" and path.endswith("/docs.json"):
+        document = demo_catalogue.document(path.rsplit("/", 2)[-2])
+        if document is None:
+            return _error(404, "The demo has no document for that model.")
+        return 200, iter([json.dumps(document).encode()]), "application/json"
     if method != "POST" or not path.endswith("/chat/completions"):
         return _error(404, f"The demo backend has no {method} {path}.")
     try:

@@ -20,6 +20,8 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from playground.structured import StructuredFields, fields_of
+
 PROMPT_LIMIT = 100_000  # characters; about 25k tokens, far beyond a playground prompt
 MAX_TOKENS_LIMIT = 1_000_000
 MAX_STOPS = 4
@@ -49,7 +51,7 @@ def printable(form, field) -> None:
         raise ValidationError("Model names cannot contain control or invisible characters.")
 
 
-class PromptForm(FlaskForm):
+class PromptForm(StructuredFields, FlaskForm):
     """A model, messages and the optional sampling parameters of one run."""
 
     class Meta:
@@ -167,6 +169,7 @@ class PromptForm(FlaskForm):
             body["stop"] = self.stop_sequences()
         if self.json_mode.data:
             body["response_format"] = {"type": "json_object"}
+        self.apply_schema(body)
         if (self.extra.data or "").strip():
             body.update(json.loads(self.extra.data))
         if self.max_tokens_cap and not any(key in body for key in TOKEN_KEYS):
@@ -224,6 +227,7 @@ def form_data(body: dict, provider: str | None = None, base_url: str | None = No
     if body.get("response_format") == {"type": "json_object"}:
         data["json_mode"] = True
         body.pop("response_format")
+    data.update(fields_of(body))
     extra = {k: v for k, v in body.items() if k not in RESERVED_EXTRA}
     if extra:
         data["extra"] = json.dumps(extra, ensure_ascii=False)

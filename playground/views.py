@@ -22,7 +22,7 @@ from flask_wtf.csrf import CSRFError
 from markupsafe import Markup
 from sqlalchemy.exc import SQLAlchemyError
 
-from playground import runlog
+from playground import picker, runlog
 from playground.budget import OverBudget, budget, client_hash
 from playground.forms import PromptForm, form_data
 from playground.live import LIVE, LiveRun
@@ -77,12 +77,14 @@ def render_playground(form: PromptForm | None = None, run: Run | None = None, *,
     """
     if form is None:
         form = prompt_form(formdata=formdata or None,
-                           data={"model": current_app.config["PLAYGROUND_DEFAULT_MODEL"]})
+                           data={"model": picker.linked_model() or
+                                 current_app.config["PLAYGROUND_DEFAULT_MODEL"]})
     chat = client()
     current_owner()  # settle the owner id with the form's page, before runs race to create it
     return render_template("index.html", form=form, view=present(run) if run else None,
                            notice=notice, demo=chat.demo, base_url=chat.base_url, record=record,
-                           limit=limit, providers=providers())
+                           limit=limit, providers=providers(),
+                           catalogue=picker.page_context(form, form.provider.data, formdata))
 
 
 def begin(store: Store, run: Run, owner: str, choice: Choice) -> LiveRun | None:
@@ -118,8 +120,9 @@ class Refused(Exception):
     """The form cannot run as sent; the reasons are on its fields."""
 
 
-def _admit(form: PromptForm) -> tuple[Choice, Callable[[], None]]:
-    """Validate, choose the provider and take a place in the budget, or raise why not."""
+def _admit(form: PromptForm) -> tuple[Choice, Callable[[], None], dict, picker.Check]:
+    """Validate, choose the provider, check the catalogue (capabilities, the cost cap) and
+    take a place in the budget, or raise why not. Returns the body to send and its check."""
     if not form.validate():
         raise Refused
     try:
@@ -127,7 +130,11 @@ def _admit(form: PromptForm) -> tuple[Choice, Callable[[], None]]:
     except ProviderRefused as exc:
         form[exc.field].errors = [*form[exc.field].errors, exc.message]
         raise Refused from None
-    return choice, budget().admit_run()
+    body, check = picker.prepare(form, choice.name)
+    picker.gate(form, check)  # raises picker.CostRefused, or marks the form (then Refused)
+    if form.model.errors:
+        raise Refused
+    return choice, budget().admit_run(), body, check
 
 
 def _log(run: Run, choice: Choice, status: int) -> None:
@@ -198,25 +205,31 @@ def run():
     """Run once, save, and redirect to the run's own page, so a reload never re-sends it."""
     form = prompt_form()
     try:
-        choice, release = _admit(form)
+        choice, release, body, check = _admit(form)
     except Refused:
         return render_playground(form), 400
     except OverBudget as exc:
-        return render_playground(form, limit=exc), 429, {"Retry-After": str(exc.retry_after)}
+        return render_playground(form, limit=exc), 429, _retry(exc)
     store, owner = current_store(), current_owner()
-    body = form.to_body()
     try:
-        live = begin(store, Run(request=body, endpoint=choice.client.endpoint,
-                                provider=choice.name, demo=choice.client.demo), owner, choice)
+        live = begin(store, picker.stamp(Run(request=body, endpoint=choice.client.endpoint,
+                                             provider=choice.name, demo=choice.client.demo),
+                                         check), owner, choice)
         result = choice.client.complete(body, api_key=choice.api_key)
     finally:
         release()
     result.provider = choice.name
+    picker.conclude(picker.stamp(result, check), choice.name)
     _log(result, choice, _status(result))
     run_id = keep(store, live, result, owner)
     if run_id:
         return redirect(url_for("playground.run_page", run_id=run_id), 303)
     return render_playground(form, result, notice=NOT_SAVED), _status(result)
+
+
+def _retry(limit: OverBudget) -> dict:
+    """The Retry-After of a limit; none for a run refused for its cost (waiting won't help)."""
+    return {"Retry-After": str(limit.retry_after)} if limit.retry_after else {}
 
 
 def _event(name: str, data) -> str:
@@ -228,16 +241,17 @@ def stream():
     """Relay the reply as it is written; end with the same partial the no-JS page shows."""
     form = prompt_form()
     try:
-        choice, release = _admit(form)
+        choice, release, body, check = _admit(form)
     except Refused:
         # The page's script answers this by submitting the form normally to show the errors.
         return jsonify(errors=form.errors), 400
     except OverBudget as exc:
         # Not an event stream: the script falls back to a normal submit, which shows the card.
-        return jsonify(error=exc.message), 429, {"Retry-After": str(exc.retry_after)}
-    call = choice.client.stream({**form.to_body(), "stream_options": {"include_usage": True}},
+        return jsonify(error=exc.message), 429, _retry(exc)
+    call = choice.client.stream({**body, "stream_options": {"include_usage": True}},
                                 api_key=choice.api_key)
     call.run.provider = choice.name
+    picker.stamp(call.run, check)
     # Both now, not in the generator: the session cookie is sent before the body starts.
     store, owner = current_store(), current_owner()
 
@@ -267,6 +281,7 @@ def stream():
             release()
             if live and live.halted and call.run.state == "stopped":
                 call.run.state = "shutdown"  # stopped by the server, not by the visitor
+            picker.conclude(call.run, choice.name)
             _log(call.run, choice, 200)
             run_id = keep(store, live or None, call.run, owner)
         record = Saved(run_id, call.run.started_at) if run_id else None
@@ -279,12 +294,6 @@ def stream():
                         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
     response.call_on_close(release)  # also when the body was never iterated
     return response
-
-
-@bp.get("/models")
-def models():
-    """Model names for the form's suggestions (cached per process)."""
-    return jsonify(models=client().models())
 
 
 @bp.get("/healthz")
