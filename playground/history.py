@@ -53,7 +53,8 @@ def index():
         rows, total = store.history(owner, query=query, model=model, state=state, page=page)
     return render_template("history.html", rows=rows, total=total, page=page, pages=pages,
                            query=query, model=model, state=state, states=STATES,
-                           models=store.models(owner), everything=store.count(owner)), \
+                           models=store.models(owner), everything=store.count(owner),
+                           spending=store.spending(owner)), \
         200, PRIVATE
 
 

@@ -30,7 +30,7 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.engine import Engine
 
-from playground import migrations
+from playground import migrations, spend
 from playground.errors import scrub
 from playground.run import FINISHED, Run
 
@@ -60,11 +60,13 @@ runs = sa.Table(
     sa.Column("share_token", sa.String(64), unique=True),
     sa.Column("data", sa.Text, nullable=False),  # Run.to_dict() as JSON
     sa.Column("heartbeat_at", sa.Float),  # unix seconds; refreshed while the run is in flight
+    sa.Column("cost_source", sa.String(16)),  # "billed", "estimated" or NULL (cost unknown)
     sa.Index("ix_runs_owner_created", "owner", "created_at"),
     sa.Index("ix_runs_owner_model", "owner", "model"),
     sa.Index("ix_runs_owner_state", "owner", "state"),
     sa.Index("ix_runs_created", "created_at"),
 )
+spend.table.to_metadata(metadata)  # the spending rollup: one schema, one set of migrations
 # The release before Alembic kept its schema version here; Alembic's alembic_version is read.
 schema = sa.Table(
     "schema_version", metadata,
@@ -216,7 +218,7 @@ class Store:
             "error_kind": run.error.kind if run.error else None, "stream": run.stream,
             "prompt_tokens": usage.prompt, "completion_tokens": usage.completion,
             "total_tokens": usage.total, "latency_ms": run.total_ms,
-            "cost_usd": usage.cost_usd, "data": data,
+            "cost_usd": usage.cost_usd, "cost_source": usage.cost_source, "data": data,
         }
 
     def save(self, run: Run, owner: str) -> str:
@@ -225,6 +227,7 @@ class Store:
         with self._begin() as conn:
             # Parameters apart: the SQL is compiled once.
             conn.execute(runs.insert(), {"id": run_id, "owner": owner, **self._values(run)})
+            spend.add(conn, spend.row_of(owner, run))
         return run_id
 
     def start(self, run: Run, owner: str, *, now: float | None = None) -> str:
@@ -276,6 +279,9 @@ class Store:
         values.pop("created_at")  # when it started stays what start() wrote
         with self._begin() as conn:
             result = conn.execute(runs.update().where(runs.c.id == run_id).values(**values))
+            owner = conn.execute(sa.select(runs.c.owner).where(runs.c.id == run_id)).scalar()
+            if result.rowcount and owner is not None:  # its cost joins the rollup, once
+                spend.add(conn, spend.row_of(owner, run))
         return result.rowcount > 0
 
     def delete(self, run_id: str, owner: str) -> bool:
@@ -288,6 +294,7 @@ class Store:
 
     def delete_all(self, owner: str) -> int:
         with self._begin() as conn:
+            spend.clear(conn, owner)  # every trace of this owner's runs goes, totals too
             return conn.execute(runs.delete().where(runs.c.owner == owner)).rowcount
 
     def share(self, run_id: str, owner: str) -> str | None:
@@ -395,6 +402,11 @@ class Store:
         with self._begin() as conn:
             return list(conn.execute(sa.select(runs.c.model).where(runs.c.owner == owner)
                                      .distinct().order_by(runs.c.model)).scalars())
+
+    def spending(self, owner: str, days: int = 30) -> spend.Summary:
+        """What this owner spent in the last ``days`` days, from the rollup (no run is read)."""
+        with self._begin() as conn:
+            return spend.summary(conn, owner, days=days)
 
     def count(self, owner: str | None = None) -> int:
         statement = sa.select(sa.func.count()).select_from(runs)

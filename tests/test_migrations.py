@@ -25,6 +25,7 @@ from playground.store import Store, engine_for, metadata
 from tests.helpers import Page, submit
 
 FIXTURE = json.loads((Path(__file__).parent / "fixtures" / "v1_history.json").read_text())
+HEAD = "spend_rollup"  # the newest revision
 
 # -- the schema as the release before Alembic created it (store.py / runs.py at 5d0fa66) -------
 v1 = sa.MetaData()
@@ -118,7 +119,7 @@ def test_its_runs_are_listed_opened_and_shared_after_the_upgrade(v1_app, db_url)
     stranger = v1_app.test_client()
     page = Page(stranger.get(f"/s/{shared['share_token']}"))
     assert page.status == 200 and shared["prompt"] in page.text("#shared-prompt")
-    assert at(db_url) == ("run_heartbeat",)
+    assert at(db_url) == (HEAD,)
 
 
 def test_its_runs_export_exactly_as_that_release_exported_them(v1_app):
@@ -147,10 +148,11 @@ def test_migrate_command_stamps_the_old_schema_then_upgrades(make_app, db_url):
     result = cli.invoke(args=["runs", "migrate"])
     assert result.exit_code == 0, result.output
     assert "At: schema_version 1, written before Alembic" in result.output
-    assert "To apply: run_heartbeat" in result.output
+    assert "To apply: run_heartbeat, spend_rollup" in result.output
     assert "Stamped (already in place) runs_v1" in result.output
     assert "Applied run_heartbeat: Crash-safe runs" in result.output
-    assert "Now at: run_heartbeat" in result.output
+    assert "Applied spend_rollup: Cost per run labelled billed or estimated" in result.output
+    assert f"Now at: {HEAD}" in result.output
     assert "Up to date: nothing to do." in cli.invoke(args=["runs", "migrate"]).output
     engine = engine_for(db_url)
     with engine.connect() as conn:
@@ -163,10 +165,10 @@ def test_migrate_command_creates_a_new_database_from_empty(make_app, db_url):
     result = make_app(DATABASE_URL=db_url).test_cli_runner().invoke(args=["runs", "migrate"])
     assert result.exit_code == 0, result.output
     assert "At: nothing yet (a new database)" in result.output
-    assert "To apply: runs_v1, run_heartbeat" in result.output
+    assert "To apply: runs_v1, run_heartbeat, spend_rollup" in result.output
     assert "Applied runs_v1" in result.output and "Applied run_heartbeat" in result.output
     assert "Stamped" not in result.output
-    assert at(db_url) == ("run_heartbeat",)
+    assert at(db_url) == (HEAD,)
 
 
 def test_migrate_command_never_prints_the_database_password(make_app, pg_url):
@@ -239,14 +241,14 @@ def test_instances_starting_together_migrate_once(db_url):
 BRANCH = '''"""{doc}
 
 Revision ID: {rev}
-Revises: run_heartbeat
+Revises: {head}
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "{rev}"
-down_revision = "run_heartbeat"
+down_revision = "{head}"
 branch_labels = None
 depends_on = None
 
@@ -266,13 +268,13 @@ def test_parallel_revisions_apply_and_then_merge(tmp_path, db_url):
     shutil.copytree(migrations.HERE, scripts, ignore=shutil.ignore_patterns("__pycache__"))
     versions = scripts / "versions"
     (versions / "compare_lanes.py").write_text(BRANCH.format(
-        doc="Comparisons: a lanes table.", rev="compare_lanes",
+        doc="Comparisons: a lanes table.", rev="compare_lanes", head=HEAD,
         upgrade='op.create_table("lanes", sa.Column("id", sa.Integer, primary_key=True))'))
     engine = engine_for(db_url)
     with engine.begin() as conn:  # this database saw branch A first
         migrations.upgrade(conn, scripts)
     (versions / "run_tags.py").write_text(BRANCH.format(
-        doc="Runs get tags.", rev="run_tags",
+        doc="Runs get tags.", rev="run_tags", head=HEAD,
         upgrade='op.add_column("runs", sa.Column("tags", sa.Text))'))
     assert migrations.heads(scripts) == ("compare_lanes", "run_tags")
     with engine.begin() as conn:
@@ -295,8 +297,8 @@ def test_parallel_revisions_apply_and_then_merge(tmp_path, db_url):
     engine = engine_for(fresh)
     with engine.begin() as conn:
         applied = [s.revision for s in migrations.upgrade(conn, scripts)]
-    assert applied[:2] == ["runs_v1", "run_heartbeat"] and applied[-1] == "merge_lanes_tags"
-    assert set(applied[2:4]) == {"compare_lanes", "run_tags"}
+    assert applied[:3] == ["runs_v1", "run_heartbeat", HEAD]
+    assert applied[-1] == "merge_lanes_tags" and set(applied[3:5]) == {"compare_lanes", "run_tags"}
     engine.dispose()
 
 
