@@ -305,3 +305,19 @@ def test_parallel_revisions_apply_and_then_merge(tmp_path, db_url):
 def test_a_revision_id_is_its_message_as_a_slug():
     assert migrations.slug("Add compare lanes!") == "add_compare_lanes"
     assert migrations.slug("   ") == "revision"
+
+
+def test_the_spend_revision_rolls_up_the_runs_already_kept(v1_app, db_url):
+    """Older runs join the rollup once, at the upgrade; their costs were all billed."""
+    from playground import spend
+
+    Page(v1_app.test_client().get("/history"))  # the first request upgrades the database
+    engine = engine_for(db_url)
+    with engine.connect() as conn:
+        totals = spend.summary(conn, FIXTURE["owner"], days=100_000, now=2_000_000_000)
+        sources = dict(conn.execute(sa.text("SELECT model, cost_source FROM runs "
+                                            "WHERE cost_usd IS NOT NULL")).all())
+    engine.dispose()
+    assert totals.all.runs == len(FIXTURE["rows"]) and totals.all.billed_runs == 1
+    assert totals.all.billed_usd == pytest.approx(0.000123) and totals.all.estimated_runs == 0
+    assert sources == {"fake/cost": "billed"}
