@@ -174,7 +174,7 @@ def live():
     context = page_context(form, provider, request.form)
     result: Check = context["check"]
     return jsonify(
-        card=render_template("_model_card.html", catalogue=context),
+        card=render_template("_model_card.html", catalogue=context, form=form),
         preflight=render_template("_preflight.html", catalogue=context, form=form),
         gates={gate.capability: {"reason": gate.reason, "overridden": gate.overridden}
                for gate in result.gates},
