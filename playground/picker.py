@@ -17,7 +17,7 @@ from werkzeug.datastructures import MultiDict
 
 from playground.budget import OverBudget
 from playground.catalogue import Model
-from playground.cost import format_usd
+from playground.cost import Estimate, format_usd, preflight_compare
 from playground.forms import too_deep
 from playground.models import Models, Parameters, for_provider
 from playground.preflight import FEATURES, Check, audit_lines, check, omit
@@ -215,6 +215,17 @@ def prepare(form, provider: str | None) -> tuple[dict, Check]:
     body = form.to_body()
     result, _models, _parameters = check_form(form, provider, body)
     return omit(body, result.omitted), result
+
+
+def estimate_lanes(lanes) -> Estimate:
+    """A comparison's pre-flight: the sum of its lanes' estimates, each ``(provider, body)``
+    on its provider's catalogue; "can't be quoted" when any lane can't (for compare)."""
+    found = []
+    for provider, body in lanes:
+        models = catalogue_for(provider)
+        model = models.find(body.get("model")) if models else None
+        found.append(check(model, body).estimate)
+    return preflight_compare(found)
 
 
 def stamp(run: Run, result: Check) -> Run:

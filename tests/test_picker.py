@@ -132,3 +132,19 @@ def test_the_preflight_endpoint_renders_the_card_and_the_figure_for_the_form(cli
     assert "up to 100 tokens (max_tokens)" in small_text
     # 9,900 more reply tokens at $10.00 per million output tokens
     assert abs((large - small) - 9_900 * 10 / 1_000_000) < 0.01
+
+
+def test_a_comparison_is_quoted_as_the_sum_of_its_lanes(app, upstream):
+    from playground.picker import estimate_lanes
+
+    def body(model: str) -> dict:
+        return {"model": model, "messages": [{"role": "user", "content": "Hi"}],
+                "max_tokens": 1000}
+
+    with app.test_request_context():
+        one = estimate_lanes([(None, body("openai/gpt-4o"))])
+        both = estimate_lanes([(None, body("openai/gpt-4o")),
+                               (None, body("anthropic/claude-sonnet-4"))])
+        unknown = estimate_lanes([(None, body("openai/gpt-4o")), (None, body("fake/ok"))])
+    assert both.usd == sum(lane.usd for lane in both.lanes) and both.usd > one.usd
+    assert not unknown.quotable and unknown.reason == "Lane 2 can't be quoted."

@@ -143,3 +143,17 @@ def test_the_demo_documents_list_what_each_demo_model_accepts():
     assert "logprobs" not in accepted and "tools" not in accepted
     assert "tools" in accepted_parameters(demo_catalogue.document("demo-tools"))
     assert demo_catalogue.document("nope") is None
+
+
+def test_a_schema_check_runs_in_a_native_thread_under_gevent(monkeypatch):
+    """Under gevent the audit's CPU work goes to the hub's thread pool, not the event loop."""
+    import threading
+
+    from gevent import monkey
+
+    from playground.picker import offload
+
+    here = threading.get_ident()
+    assert offload(threading.get_ident) == here  # no gevent patching: called in place
+    monkeypatch.setattr(monkey, "is_module_patched", lambda name: name == "threading")
+    assert offload(threading.get_ident) != here
