@@ -34,6 +34,7 @@ CATALOGUE_MAX_BYTES = 16 * 1024 * 1024  # ~400 detailed entries are ~1 MB
 CATALOGUE_DEADLINE = 15.0
 DOCS_DEADLINE = 10.0
 MAX_DOCUMENTS = 64  # model documents kept per provider (least recently used go first)
+FETCHING = threading.BoundedSemaphore(3)  # model documents downloading at once, per process
 
 
 @dataclass(frozen=True)
@@ -116,10 +117,17 @@ class Models:
         same = _origin(url) == _origin(self.client.base_url)
 
         def fetch(etag: str | None) -> Fetched:
-            if same:
-                return self.client.get_json(url, etag, max_bytes=DOCS_MAX_BYTES,
-                                            deadline=DOCS_DEADLINE, key=False)
-            return self._foreign(url, etag)
+            # A visitor flicking through models must not make this process download many
+            # multi-megabyte documents at once: a few at a time, the rest wait their turn.
+            if not FETCHING.acquire(timeout=DOCS_DEADLINE):
+                raise UpstreamError("busy", "Too many descriptions are being fetched")
+            try:
+                if same:
+                    return self.client.get_json(url, etag, max_bytes=DOCS_MAX_BYTES,
+                                                deadline=DOCS_DEADLINE, key=False)
+                return self._foreign(url, etag)
+            finally:
+                FETCHING.release()
         return fetch
 
     def _foreign(self, url: str, etag: str | None) -> Fetched:

@@ -213,8 +213,10 @@ def linked_model() -> str | None:
 def prepare(form, provider: str | None) -> tuple[dict, Check]:
     """The body to send (without the parameters ticked "don't send") and its pre-flight."""
     body = form.to_body()
-    result, _models, _parameters = check_form(form, provider, body)
-    return omit(body, result.omitted), result
+    # The model's description is not waited for here (the page asked for it already): a run
+    # is never delayed by it, and what the visitor ticked "don't send" is left out either way.
+    result, _models, _parameters = check_form(form, provider, body, wait=False)
+    return omit(body, posted_choices(request.form)[0]), result
 
 
 def estimate_lanes(lanes) -> Estimate:
