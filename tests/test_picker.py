@@ -148,3 +148,15 @@ def test_a_comparison_is_quoted_as_the_sum_of_its_lanes(app, upstream):
         unknown = estimate_lanes([(None, body("openai/gpt-4o")), (None, body("fake/ok"))])
     assert both.usd == sum(lane.usd for lane in both.lanes) and both.usd > one.usd
     assert not unknown.quotable and unknown.reason == "Lane 2 can't be quoted."
+
+
+def test_a_prompt_estimated_past_the_context_is_flagged_before_run(client, upstream):
+    answer = client.post("/preflight", data={
+        "csrf_token": csrf_token(client), "model": "alibaba/qwen-vl-max",
+        "prompt": "漢" * 40_000}).get_json()
+    panel = BeautifulSoup(answer["preflight"], "html.parser").select_one("#preflight-context")
+    text = " ".join(panel.get_text(" ").split())
+    assert "flag-warn" in panel["class"]
+    assert "more than the model's context of 32,768 tokens" in text
+    assert "estimated from 40,000 characters" in text and "not a tokenizer" in text
+    assert upstream.received == []
