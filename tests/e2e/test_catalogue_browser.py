@@ -74,7 +74,7 @@ def test_the_json_control_is_off_for_a_model_without_structured_output(live_url,
     page = open_page(live_url).page
     page.fill("#model", "anthropic/claude-sonnet-4")
     page.locator("#model").press("Tab")
-    page.click(".params summary")
+    page.locator("summary", has_text="Parameters").click()
     editor = page.locator("fieldset[data-capability=structured_output]")
     switch = page.locator("#json_mode")
     expect(switch).to_be_disabled()
@@ -93,7 +93,7 @@ def test_the_cost_figure_follows_max_tokens(live_url, open_page):
     page = open_page(live_url).page
     page.fill("#model", "openai/gpt-4o")
     page.fill("#prompt", "Hello")
-    page.click(".params summary")
+    page.locator("summary", has_text="Parameters").click()
     page.fill("#max_tokens", "100")
     cost = page.locator("#preflight-cost")
     expect(cost).to_contain_text("estimated up to $0.00102")
@@ -106,7 +106,7 @@ def test_the_cost_figure_follows_max_tokens(live_url, open_page):
 
 def _schema_run(page) -> None:
     page.fill("#prompt", "Weather in Paris, but please break the schema")
-    page.click(".params summary")
+    page.locator("summary", has_text="Parameters").click()
     page.check("#use_schema")
     page.fill("#schema", SCHEMA)
     page.click("#run-button")
@@ -128,7 +128,7 @@ def test_a_schema_run_the_demo_breaks_shows_each_violation_path(demo_url, open_p
 def test_the_audit_says_why_a_demo_reply_stops_early(demo_url, open_page):
     page = open_page(demo_url).page
     page.fill("#prompt", "Tell me everything")
-    page.click(".params summary")
+    page.locator("summary", has_text="Parameters").click()
     page.fill("#max_tokens", "8")
     page.click("#run-button")
     row = page.locator(".audit tr", has_text="max_tokens")
@@ -155,7 +155,7 @@ def test_screenshots_light_dark_and_narrow(demo_url, browser):
         page.keyboard.press("Escape")
         page.fill("#model", "demo")
         page.fill("#prompt", "Please break the schema")
-        page.click(".params summary")
+        page.locator("summary", has_text="Parameters").click()
         page.check("#use_schema")
         page.fill("#schema", SCHEMA)
         page.click("#run-button")
