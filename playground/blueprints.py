@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from flask import Flask
 
-from playground import history, picker, views
+from playground import gallery, history, picker, views
 
 
 def register(app: Flask) -> None:
     app.register_blueprint(views.bp)
     app.register_blueprint(history.bp)
     app.register_blueprint(picker.bp)
+    app.register_blueprint(gallery.bp)

@@ -20,10 +20,12 @@ CAPABILITIES = {
     "demo-tools": ["streaming", "tools", "vision"],
 }
 DESCRIPTIONS = {
-    "demo": "Canned markdown replies that describe the request; answers JSON mode with an "
-            "object and a JSON schema with an instance of it.",
+    "demo": "Canned markdown replies that describe the conversation, its images and the "
+            "request; answers JSON mode with an object and a JSON schema with an instance "
+            "of it.",
     "demo-reasoning": "The demo reply, with reasoning_content beside it.",
-    "demo-tools": "Calls a tool the request declares (else get_weather).",
+    "demo-tools": "Calls a tool the request declares (else get_weather), then answers from "
+                  "the tool results it is given.",
 }
 # Demo prices (USD per million tokens): made up, shown as "demo prices", never charged.
 DEMO_PRICE_IN, DEMO_PRICE_OUT = 0.5, 1.5

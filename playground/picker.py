@@ -161,15 +161,17 @@ def page_context(form, provider: str | None = None, formdata=None) -> dict:
             "card": entry(result.model, result.demo) if result.model else None,
             "capability_names": models.catalogue().capability_names() if models else (),
             "picker_args": request.args, "demo_prices": result.demo,
-            "schema_example": EXAMPLE_TEXT}
+            "schema_example": EXAMPLE_TEXT,
+            # the capabilities whose controls start disabled: the reason, by capability
+            "off": {gate.capability: gate.reason for gate in result.gates if not gate.overridden}}
 
 
 @bp.post("/preflight")
 def live():
     """The card and the pre-flight panel for the form as posted (the page's script asks)."""
-    from playground.views import prompt_form  # the form as the playground builds it
+    from playground.views import conversation_form  # the form as the playground builds it
 
-    form = prompt_form()
+    form = conversation_form(request.form)
     provider = form.provider.data or None
     context = page_context(form, provider, request.form)
     result: Check = context["check"]
@@ -196,6 +198,8 @@ def gate(form, result: Check) -> None:
     model lacks without the override (an error on the model field)."""
     if result.refusal:
         raise CostRefused(result.refusal)
+    if form is None:
+        return  # a saved run sent again: what it asks for was decided when it was made
     for found in result.refused_gates:
         what = FEATURES[found.capability][0]
         form.model.errors = [*form.model.errors, (
@@ -217,6 +221,16 @@ def prepare(form, provider: str | None) -> tuple[dict, Check]:
     # is never delayed by it, and what the visitor ticked "don't send" is left out either way.
     result, _models, _parameters = check_form(form, provider, body, wait=False)
     return omit(body, posted_choices(request.form)[0]), result
+
+
+def check_body(body: dict, provider: str | None) -> Check:
+    """The pre-flight of a body that is not a form (a saved run sent again)."""
+    models = catalogue_for(provider)
+    model = models.find(body.get("model")) if models else None
+    config = current_app.config
+    return check(model, body, cap=config.get("PLAYGROUND_MAX_COST_PER_RUN"),
+                 allow_unpriced=bool(config.get("PLAYGROUND_ALLOW_UNPRICED")),
+                 demo=bool(models and models.demo))
 
 
 def estimate_lanes(lanes) -> Estimate:

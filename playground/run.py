@@ -136,6 +136,9 @@ class Run:
     attempts: int = 0
     notes: list = field(default_factory=list)
     provider: str | None = None  # the operator's name for where it went (None: the default)
+    parent_id: str | None = None  # the run this one continues (Continue, Regenerate)
+    variables: dict = field(default_factory=dict)  # {{name}} -> the value sent
+    template: list | None = None  # the messages before substitution, when variables were used
     # What the catalogue said before the run (cost.py): the rates the cost was estimated
     # with, the pre-flight figure, and the audit of what was honoured (audit.Line dicts).
     price: dict | None = None

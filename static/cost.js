@@ -10,6 +10,7 @@
   if (!form || !form.dataset.preflightUrl) return;
   let timer = null;
   let sequence = 0;
+  let gatesNow = null; // the last answer's gates: applied again to turns added later
 
   function swap(id, html) {
     const old = document.getElementById(id);
@@ -64,6 +65,10 @@
   function refresh() {
     const mine = ++sequence;
     const body = new FormData(form);
+    // Uploads are read when the form is run, never to price it.
+    Array.from(body.keys()).forEach((key) => {
+      if (body.getAll(key).some((value) => value instanceof File)) body.delete(key);
+    });
     fetch(form.dataset.preflightUrl, {
       method: "POST", body,
       headers: { "X-CSRFToken": form.querySelector("[name=csrf_token]").value, Accept: "application/json" },
@@ -73,7 +78,8 @@
         if (!data || mine !== sequence) return; // an older answer than the one shown
         swap("model-card", data.card);
         swap("preflight", data.preflight);
-        applyGates(data.gates || {});
+        gatesNow = data.gates || {};
+        applyGates(gatesNow);
         showLimit(data.output_max);
       })
       .catch(() => {});
@@ -88,4 +94,5 @@
     if (event.target.closest && !event.target.closest("#preflight")) later();
   });
   form.addEventListener("change", later);
+  document.addEventListener("playground:content", () => { if (gatesNow) applyGates(gatesNow); });
 })();

@@ -22,7 +22,7 @@ from alembic.runtime.migration import MigrationContext
 
 from playground import migrations
 from playground.store import Store, engine_for, metadata
-from tests.helpers import Page, submit
+from tests.helpers import PROMPT, Page, submit
 
 FIXTURE = json.loads((Path(__file__).parent / "fixtures" / "v1_history.json").read_text())
 HEAD = "spend_rollup"  # the newest revision
@@ -107,11 +107,11 @@ def test_its_runs_are_listed_opened_and_shared_after_the_upgrade(v1_app, db_url)
     history = Page(client.get("/history"))
     assert history.status == 200 and "8 runs kept" in history.text(".history-head")
     prompts = [row["prompt"] for row in reversed(FIXTURE["rows"])]  # newest first
-    assert history.all_text(".prompt-cell") == [p.strip()[:120] for p in prompts]
+    assert history.all_text(".run-link") == [p.strip()[:120] for p in prompts]
     assert history.all_text(".run-row .pill")[:2] == ["Complete", "Stopped"]
     for row in FIXTURE["rows"]:
         page = Page(client.get(f"/runs/{row['id']}"))
-        assert page.status == 200 and page.value("prompt") == row["prompt"]
+        assert page.status == 200 and page.value(PROMPT) == row["prompt"]
         assert f"pill-{row['state']}" in page.html
         if row["reply"]:
             assert row["reply"].split()[0] in page.text(".result")
@@ -139,7 +139,29 @@ def test_the_upgraded_database_takes_new_runs_next_to_the_old(v1_app, upstream):
     assert page.status == 200 and "Hello! How can I help you today?" in page.text(".reply")
     history = Page(client.get("/history"))
     assert "9 runs kept" in history.text(".history-head")
-    assert history.all_text(".prompt-cell")[0] == "after the upgrade"
+    assert history.all_text(".run-link")[0] == "after the upgrade"
+
+
+def test_the_conversations_revision_counts_the_turns_of_existing_runs(v1_app, db_url,
+                                                                      upstream):
+    """Rows older than the revision get their turn count from their JSON, no parent, and the
+    history shows them; a continued run and an uploaded image then sit beside them."""
+    client = v1_app.test_client()
+    history = Page(client.get("/history"))  # the first request upgrades the database
+    expected = {row["id"]: len(json.loads(row["data"])["request"]["messages"])
+                for row in FIXTURE["rows"]}
+    engine = engine_for(db_url)
+    with engine.connect() as conn:
+        found = dict(conn.execute(sa.text("SELECT id, turn_count FROM runs")).all())
+        parents = conn.execute(sa.text("SELECT count(*) FROM runs WHERE parent_id IS NOT NULL"))
+        assert found == expected and parents.scalar() == 0
+        assert conn.execute(sa.text("SELECT count(*) FROM images")).scalar() == 0
+    engine.dispose()
+    assert sorted(history.all_text(".turn-count")) == sorted(
+        f"{n} turn{'s' if n != 1 else ''}" for n in expected.values())
+    old = FIXTURE["rows"][-1]["id"]
+    page = Page(client.get(f"/?continue={old}&choice=0"))
+    assert page.status == 200 and page.value("parent_id") == old
 
 
 def test_migrate_command_stamps_the_old_schema_then_upgrades(make_app, db_url):
@@ -148,9 +170,10 @@ def test_migrate_command_stamps_the_old_schema_then_upgrades(make_app, db_url):
     result = cli.invoke(args=["runs", "migrate"])
     assert result.exit_code == 0, result.output
     assert "At: schema_version 1, written before Alembic" in result.output
-    assert "To apply: run_heartbeat, spend_rollup" in result.output
+    assert "To apply: run_heartbeat, conversations, spend_rollup" in result.output
     assert "Stamped (already in place) runs_v1" in result.output
     assert "Applied run_heartbeat: Crash-safe runs" in result.output
+    assert "Applied conversations: Conversations: a run's parent" in result.output
     assert "Applied spend_rollup: Cost per run labelled billed or estimated" in result.output
     assert f"Now at: {HEAD}" in result.output
     assert "Up to date: nothing to do." in cli.invoke(args=["runs", "migrate"]).output
@@ -165,7 +188,7 @@ def test_migrate_command_creates_a_new_database_from_empty(make_app, db_url):
     result = make_app(DATABASE_URL=db_url).test_cli_runner().invoke(args=["runs", "migrate"])
     assert result.exit_code == 0, result.output
     assert "At: nothing yet (a new database)" in result.output
-    assert "To apply: runs_v1, run_heartbeat, spend_rollup" in result.output
+    assert "To apply: runs_v1, run_heartbeat, conversations, spend_rollup" in result.output
     assert "Applied runs_v1" in result.output and "Applied run_heartbeat" in result.output
     assert "Stamped" not in result.output
     assert at(db_url) == (HEAD,)
@@ -297,8 +320,8 @@ def test_parallel_revisions_apply_and_then_merge(tmp_path, db_url):
     engine = engine_for(fresh)
     with engine.begin() as conn:
         applied = [s.revision for s in migrations.upgrade(conn, scripts)]
-    assert applied[:3] == ["runs_v1", "run_heartbeat", HEAD]
-    assert applied[-1] == "merge_lanes_tags" and set(applied[3:5]) == {"compare_lanes", "run_tags"}
+    assert applied[:4] == ["runs_v1", "run_heartbeat", "conversations", HEAD]
+    assert applied[-1] == "merge_lanes_tags" and set(applied[4:6]) == {"compare_lanes", "run_tags"}
     engine.dispose()
 
 

@@ -9,7 +9,7 @@ import re
 from bs4 import BeautifulSoup
 
 from playground.picker import catalogue_for
-from tests.helpers import Page, csrf_token, submit
+from tests.helpers import Page, csrf_token, submit, turn_fields
 
 
 def test_picker_data_comes_from_the_fixture_catalogue(client):
@@ -148,6 +148,36 @@ def test_a_comparison_is_quoted_as_the_sum_of_its_lanes(app, upstream):
         unknown = estimate_lanes([(None, body("openai/gpt-4o")), (None, body("fake/ok"))])
     assert both.usd == sum(lane.usd for lane in both.lanes) and both.usd > one.usd
     assert not unknown.quotable and unknown.reason == "Lane 2 can't be quoted."
+
+
+LLAMA = "meta-llama/Llama-3.3-70B-Instruct-Turbo"  # the fixture lists only "streaming" for it
+IMAGE_TURNS = turn_fields(("system", ""), {"role": "user", "content": "What is in it?",
+                                          "images": [{"url": "https://example.com/cat.png"}]})
+
+
+def test_a_model_without_vision_refuses_an_image_unless_overridden(client, upstream):
+    page = submit(client, model=LLAMA, **IMAGE_TURNS)
+    assert page.status == 400 and upstream.received == []
+    assert "sends images, but the catalogue does not list “vision”" in page.field_errors("model")
+    assert page.soup.select_one("input[name=override_vision]") is not None
+    page = submit(client, model=LLAMA, override_vision="y", **IMAGE_TURNS)
+    assert page.status == 200
+    sent = upstream.received[0]["body"]["messages"][-1]["content"]
+    assert {"type": "image_url", "image_url": {"url": "https://example.com/cat.png"}} in sent
+
+
+def test_the_image_and_tools_controls_are_off_for_a_text_only_model(client, upstream):
+    page = Page(client.get(f"/?model={LLAMA}"))
+    for capability in ("vision", "tools"):
+        control = page.soup.select_one(f"fieldset[data-capability={capability}]")
+        assert control.has_attr("disabled"), capability
+        assert f"does not list “{capability}”" in control.get_text()
+    page = Page(client.get("/?model=openai/gpt-4o"))
+    assert not page.soup.select("fieldset[data-capability][disabled]")
+    tools = '[{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}]'
+    refused = submit(client, model=LLAMA, prompt="Call it", tools=tools)
+    assert refused.status == 400 and "does not list “tools”" in refused.field_errors("model")
+    assert not refused.soup.select_one("fieldset[data-capability=tools]").has_attr("disabled")
 
 
 def test_a_prompt_estimated_past_the_context_is_flagged_before_run(client, upstream):

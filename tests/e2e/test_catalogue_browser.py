@@ -9,6 +9,7 @@ import re
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import ARTIFACTS
+from tests.helpers import PROMPT
 
 SCHEMA = ('{"type": "object", "properties": {"city": {"type": "string"}, '
           '"temperature_c": {"type": "number"}}, "required": ["city", "temperature_c"]}')
@@ -92,7 +93,7 @@ def test_the_json_control_is_off_for_a_model_without_structured_output(live_url,
 def test_the_cost_figure_follows_max_tokens(live_url, open_page):
     page = open_page(live_url).page
     page.fill("#model", "openai/gpt-4o")
-    page.fill("#prompt", "Hello")
+    page.fill(f"#{PROMPT}", "Hello")
     page.locator("summary", has_text="Parameters").click()
     page.fill("#max_tokens", "100")
     cost = page.locator("#preflight-cost")
@@ -105,7 +106,7 @@ def test_the_cost_figure_follows_max_tokens(live_url, open_page):
 
 
 def _schema_run(page) -> None:
-    page.fill("#prompt", "Weather in Paris, but please break the schema")
+    page.fill(f"#{PROMPT}", "Weather in Paris, but please break the schema")
     page.locator("summary", has_text="Parameters").click()
     page.check("#use_schema")
     page.fill("#schema", SCHEMA)
@@ -127,7 +128,7 @@ def test_a_schema_run_the_demo_breaks_shows_each_violation_path(demo_url, open_p
 
 def test_the_audit_says_why_a_demo_reply_stops_early(demo_url, open_page):
     page = open_page(demo_url).page
-    page.fill("#prompt", "Tell me everything")
+    page.fill(f"#{PROMPT}", "Tell me everything")
     page.locator("summary", has_text="Parameters").click()
     page.fill("#max_tokens", "8")
     page.click("#run-button")
@@ -154,7 +155,7 @@ def test_screenshots_light_dark_and_narrow(demo_url, browser):
         page.screenshot(path=str(ARTIFACTS / f"catalogue-picker-{name}.png"))
         page.keyboard.press("Escape")
         page.fill("#model", "demo")
-        page.fill("#prompt", "Please break the schema")
+        page.fill(f"#{PROMPT}", "Please break the schema")
         page.locator("summary", has_text="Parameters").click()
         page.check("#use_schema")
         page.fill("#schema", SCHEMA)
@@ -166,3 +167,32 @@ def test_screenshots_light_dark_and_narrow(demo_url, browser):
         assert re.search(r"Estimated up to|estimated up to", page.locator(
             "#preflight").inner_text())
         context.close()
+
+
+def test_the_image_inputs_are_off_for_a_text_only_model(live_url, open_page):
+    watched = open_page(live_url)
+    page = watched.page
+    page.fill("#model", "meta-llama/Llama-3.3-70B-Instruct-Turbo")
+    page.locator("#model").press("Tab")
+    turn = page.locator("#turn-1")
+    turn.locator(".turn-images summary").click()
+    upload, url = turn.locator("[data-upload]"), turn.locator("input[type=url]")
+    expect(upload).to_be_disabled()
+    expect(url).to_be_disabled()
+    expect(turn.locator("[data-gate-reason]")).to_contain_text(
+        "Image inputs off: the catalogue does not list “vision”")
+    page.check("[name=override_vision]")
+    expect(upload).to_be_enabled()
+    page.fill("#model", "openai/gpt-4o")
+    page.locator("#model").press("Tab")
+    expect(page.locator("[name=override_vision]")).to_have_count(0)
+    expect(url).to_be_enabled()
+    assert watched.errors == []
+
+
+def test_without_javascript_the_server_renders_the_image_inputs_off(live_url, open_page):
+    page = open_page(live_url + "/?model=meta-llama/Llama-3.3-70B-Instruct-Turbo",
+                     javascript=False).page
+    page.locator("#turn-1 .turn-images summary").click()
+    expect(page.locator("#turn-1 [data-upload]")).to_be_disabled()
+    expect(page.locator("#preflight")).to_contain_text("Send images anyway")

@@ -6,7 +6,7 @@ runs finish, so the history's totals never scan the runs. Runs finished before t
 are rolled up once here (their costs were all billed: nothing was estimated then).
 
 Revision ID: spend_rollup
-Revises: run_heartbeat
+Revises: conversations
 """
 
 from collections import defaultdict
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "spend_rollup"
-down_revision = "run_heartbeat"
+down_revision = "conversations"
 branch_labels = None
 depends_on = None
 
