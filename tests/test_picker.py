@@ -121,8 +121,8 @@ def test_a_gated_control_is_disabled_by_the_server_when_empty(client):
 def test_the_preflight_endpoint_renders_the_card_and_the_figure_for_the_form(client):
     def figure(max_tokens: str) -> tuple[float, str]:
         answer = client.post("/preflight", data={
-            "csrf_token": csrf_token(client), "model": "openai/gpt-4o", "prompt": "Hello",
-            "max_tokens": max_tokens}).get_json()
+            "csrf_token": csrf_token(client), "model": "openai/gpt-4o", "max_tokens": max_tokens,
+            **turn_fields(("system", ""), ("user", "Hello"))}).get_json()
         assert "GPT-4o" in answer["card"] and answer["output_max"] == 16_384
         text = Page.__new__(Page)
         text.soup = BeautifulSoup(answer["preflight"], "html.parser")
@@ -183,7 +183,7 @@ def test_the_image_and_tools_controls_are_off_for_a_text_only_model(client, upst
 def test_a_prompt_estimated_past_the_context_is_flagged_before_run(client, upstream):
     answer = client.post("/preflight", data={
         "csrf_token": csrf_token(client), "model": "alibaba/qwen-vl-max",
-        "prompt": "漢" * 40_000}).get_json()
+        **turn_fields(("system", ""), ("user", "漢" * 40_000))}).get_json()
     panel = BeautifulSoup(answer["preflight"], "html.parser").select_one("#preflight-context")
     text = " ".join(panel.get_text(" ").split())
     assert "flag-warn" in panel["class"]
