@@ -7,12 +7,13 @@ from __future__ import annotations
 
 from flask import Flask
 
-from playground import gallery, history, presenter, recordings, views
+from playground import gallery, history, picker, presenter, recordings, views
 
 
 def register(app: Flask) -> None:
     app.register_blueprint(views.bp)
     app.register_blueprint(history.bp)
+    app.register_blueprint(picker.bp)
     app.register_blueprint(gallery.bp)
     app.register_blueprint(recordings.bp)
     app.register_blueprint(presenter.bp)

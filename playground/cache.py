@@ -129,7 +129,10 @@ class Cached:
                 else:
                     error = f"HTTP {fetched.status}"
             except Exception as exc:  # noqa: BLE001 - fetch is the network: any failure falls back
-                error = type(exc).__name__
+                # Our own errors carry a message meant for people; anything else, its name.
+                message = getattr(exc, "message", None)
+                error = message[:200].rstrip(".") if isinstance(message, str) and message \
+                    else type(exc).__name__
             with self._lock:
                 now = self.clock()
                 if error is not None:

@@ -18,25 +18,12 @@ import requests
 import urllib3
 from requests.adapters import HTTPAdapter
 
-from playground import images
+from playground import demo_catalogue, images
 from playground.codegen import AIMLAPI_URL, BASE_ENV, KEY_ENV
 from playground.literals import literal
 
 BASE_URL = "demo://offline/v1"
-MODELS = ("demo", "demo-reasoning", "demo-tools")
-# What each demo model can do, as the AI/ML API catalogue says it (capabilities, modalities).
-CAPABILITIES = {
-    "demo": ["streaming", "structured_output", "vision"],
-    "demo-reasoning": ["streaming", "reasoning", "vision"],
-    "demo-tools": ["streaming", "tools", "vision"],
-}
-DESCRIPTIONS = {
-    "demo": "Canned markdown replies that describe the conversation, its images and the "
-            "request; answers JSON mode with an object.",
-    "demo-reasoning": "The demo reply, with reasoning_content beside it.",
-    "demo-tools": "Calls a tool the request declares (else get_weather), then answers from "
-                  "the tool results it is given.",
-}
+MODELS = demo_catalogue.MODELS
 TOKEN = re.compile(r"\S+\s*|\s+")
 MAX_DELTAS = 400  # per message: a long reply streams in bigger pieces, never for minutes
 
@@ -143,6 +130,8 @@ def _reply_text(body: dict, seen: list[str]) -> str:
     """The demo's markdown reply; ``seen`` describes the images the request carried."""
     messages = [m for m in body.get("messages") or [] if isinstance(m, dict)]
     prompt = _last_user_text(messages)
+    if (body.get("response_format") or {}).get("type") == "json_schema":
+        return demo_catalogue.schema_reply(body["response_format"], prompt)
     if (body.get("response_format") or {}).get("type") == "json_object":
         return json.dumps({"demo": True, "prompt_words": len(prompt.split()),
                            "turns": len(messages),
@@ -181,9 +170,15 @@ def _cut(text: str, body: dict) -> tuple[str, str]:
         if isinstance(stop, str) and stop and stop in text:
             return text[: text.index(stop)], "stop"
     limit = body.get("max_tokens") or body.get("max_completion_tokens")
-    pieces = TOKEN.findall(text)
-    if isinstance(limit, int) and 0 < limit < len(pieces):
-        return "".join(pieces[:limit]), "length"
+    if isinstance(limit, int) and 0 < limit < count_tokens(text):
+        # Cut where the reported completion tokens reach the limit, never past it.
+        kept, used = [], 0
+        for piece in TOKEN.findall(text):
+            used += count_tokens(piece)
+            if used > limit:
+                break
+            kept.append(piece)
+        return "".join(kept), "length"
     return text, "stop"
 
 
@@ -347,24 +342,6 @@ class _Pieces(io.RawIOBase):
         return self.read(size if size and size > 0 else 65536)
 
 
-def catalogue() -> dict:
-    """The demo's ``GET /models``, in the AI/ML API catalogue's shape: what each model can do,
-    and prices that say they are the demo's (nothing is charged)."""
-    return {"object": "list", "data": [{
-        "id": model, "object": "model", "type": "demo/chat-completions",
-        "aliases": [], "tags": ["playground:chat", "demo"], "owned_by": "playground",
-        "info": {"name": f"Offline demo ({model})", "developer": "AI/ML API Playground",
-                 "description": DESCRIPTIONS[model], "contextLength": 128_000,
-                 "outputMax": 4096},
-        "modalities": {"input": ["text", "image"], "output": ["text"]},
-        "capabilities": CAPABILITIES[model],
-        "pricing": {"kind": "fixed", "currency": "USD", "demo": True,
-                    "note": "Demo prices: the offline demo model charges nothing.",
-                    "units": [{"name": "token", "measure": "input", "price": 0, "per": 1_000_000},
-                              {"name": "token", "measure": "output", "price": 0,
-                               "per": 1_000_000}]},
-    } for model in MODELS]}
-
 
 def _error(status: int, message: str) -> tuple[int, Iterator[bytes], str]:
     body = json.dumps({"error": {"message": message, "type": "invalid_request_error",
@@ -375,7 +352,12 @@ def _error(status: int, message: str) -> tuple[int, Iterator[bytes], str]:
 def respond(method: str, path: str, payload: bytes | None) -> tuple[int, Iterator[bytes], str]:
     """Route one demo request to ``(status, body pieces, content type)``."""
     if method == "GET" and path.endswith("/models"):
-        return 200, iter([json.dumps(catalogue()).encode()]), "application/json"
+        return 200, iter([json.dumps(demo_catalogue.catalogue()).encode()]), "application/json"
+    if method == "GET" and path.endswith("/docs.json"):
+        document = demo_catalogue.document(path.rsplit("/", 2)[-2])
+        if document is None:
+            return _error(404, "The demo has no document for that model.")
+        return 200, iter([json.dumps(document).encode()]), "application/json"
     if method != "POST" or not path.endswith("/chat/completions"):
         return _error(404, f"The demo backend has no {method} {path}.")
     try:

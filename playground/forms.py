@@ -50,6 +50,7 @@ from playground.conversation import (
     tool_names,
 )
 from playground.images import REF, URL_LIMIT
+from playground.structured import StructuredFields
 from playground.variables import MAX_VARIABLES, fill, fill_text, is_template, names_in, texts_of
 
 PROMPT_LIMIT = 100_000  # characters; about 25k tokens, far beyond a playground prompt
@@ -107,7 +108,7 @@ class TurnForm(Form):
     images = FieldList(FormField(ImageForm))
 
 
-class ConversationForm(FlaskForm):
+class ConversationForm(StructuredFields, FlaskForm):
     """A model, a conversation (its turns, tools and variables) and the optional parameters."""
 
     class Meta:
@@ -304,7 +305,7 @@ class ConversationForm(FlaskForm):
     # -- what the page shows -----------------------------------------------------------
     def parameters_open(self) -> bool:
         """Whether the parameters section should start unfolded: something there is set."""
-        names = (*self.NUMBERS, "stop", "extra", "json_mode")
+        names = (*self.NUMBERS, "stop", "extra", "json_mode", "use_schema", "schema")
         return any(getattr(self, name).raw_data not in (None, [], [""]) or
                    getattr(self, name).errors for name in names)
 
@@ -356,6 +357,7 @@ class ConversationForm(FlaskForm):
             body["stop"] = self.stop_sequences()
         if self.json_mode.data:
             body["response_format"] = {"type": "json_object"}
+        self.apply_schema(body)
         if (self.tools.data or "").strip():
             body["tools"] = parse_tools(self.tools.data)
         if tool_choice_body(self.tool_choice.data or ""):

@@ -77,7 +77,8 @@ def index():
                            listed=listed,
                            filters=filters, query=query, model=model, state=state,
                            searching=bool(found), states=STATES,
-                           models=store.models(owner)), 200, PRIVATE
+                           models=store.models(owner),
+                           spending=store.spending(owner)), 200, PRIVATE
 
 
 @bp.post("/runs/<run_id>/delete")

@@ -19,6 +19,7 @@ from playground.conversation import (
 from playground.editor import write_turns
 from playground.forms import RESERVED_EXTRA, ConversationForm
 from playground.run import Run
+from playground.structured import fields_of
 
 
 def with_instructions(turns: list[dict]) -> list[dict]:
@@ -55,6 +56,9 @@ def form_data(run: Run, base_url: str | None = None, *, turns: list[dict] | None
     if body.get("response_format") == {"type": "json_object"}:
         pairs.append(("json_mode", "y"))
         body.pop("response_format")
+    for name, value in fields_of(body).items():  # the schema editor's fields, as posted
+        if value is not False:
+            pairs.append((name, "y" if value is True else str(value)))
     tools = body.get("tools")
     if isinstance(tools, list) and tools:
         text = json.dumps(tools, indent=2, ensure_ascii=False)

@@ -65,7 +65,7 @@ class Usage:
     cached: int | None = None
     reasoning: int | None = None
     cost_usd: float | None = None
-    cost_source: str | None = None  # "billed": reported by the provider; None: no cost known
+    cost_source: str | None = None  # "billed" by the provider, "estimated" by us, or None
 
     def to_dict(self) -> dict:
         return {"prompt": self.prompt, "completion": self.completion, "total": self.total,
@@ -96,6 +96,25 @@ def usage_of(response, headers: dict | None = None) -> Usage:
     )
 
 
+def _per_unit(rate) -> float | None:
+    price, per = (_money(rate.get("price")), _money(rate.get("per"))) \
+        if isinstance(rate, dict) else (None, None)
+    return price / per if price is not None and per else None
+
+
+def priced(usage: Usage, price: dict | None) -> Usage:
+    """``usage`` with its cost: billed when the provider said, else tokens × the stored
+    per-token rates, labelled "estimated"; unknown without rates or token counts."""
+    if usage.cost_source == "billed" or not isinstance(price, dict):
+        return usage
+    rate_in, rate_out = _per_unit(price.get("input")), _per_unit(price.get("output"))
+    if rate_in is None or rate_out is None or usage.prompt is None or usage.completion is None:
+        return usage
+    cost = usage.prompt * rate_in + usage.completion * rate_out
+    return Usage(usage.prompt, usage.completion, usage.total, usage.cached, usage.reasoning,
+                 cost_usd=cost, cost_source="estimated")
+
+
 @dataclass
 class Run:
     """Everything about one call: what was sent, what came back, how long it took."""
@@ -124,10 +143,16 @@ class Run:
     parent_id: str | None = None  # the run this one continues (Continue, Regenerate)
     variables: dict = field(default_factory=dict)  # {{name}} -> the value sent
     template: list | None = None  # the messages before substitution, when variables were used
+    # What the catalogue said before the run (cost.py): the rates the cost was estimated
+    # with, the pre-flight figure, and the audit of what was honoured (audit.Line dicts).
+    price: dict | None = None
+    estimate: dict | None = None
+    audit: list | None = None
 
     @property
     def usage(self) -> Usage:
-        return usage_of(self.response, self.headers)
+        """The usage reported; its cost billed, else estimated from the price stored."""
+        return priced(usage_of(self.response, self.headers), self.price)
 
     @property
     def label(self) -> str:

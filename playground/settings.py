@@ -196,6 +196,15 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("PLAYGROUND_ALLOWED_HTTP_HOSTS", _str, "", "Hosts a visitor's base URL may reach "
             "over plain http, separated by commas (https only otherwise).", PUBLIC,
             shown_default="none", example="llm.internal"),
+    Setting("PLAYGROUND_MAX_COST_PER_RUN", _float, None, "Refuse a run whose pre-flight "
+            "estimate (USD, from the catalogue's prices) is higher; a model with no quotable "
+            "price is refused too while this is set.", PUBLIC, shown_default="unset: no cap",
+            example="0.05"),
+    Setting("PLAYGROUND_ALLOW_UNPRICED", _bool, False, "1: with PLAYGROUND_MAX_COST_PER_RUN "
+            "set, still run models whose cost can't be quoted (0: refuse them).", PUBLIC,
+            example="1"),
+    Setting("PLAYGROUND_CATALOGUE_TTL", _float, 600.0, "Seconds a provider's model list is "
+            "kept before it is refreshed in the background (with its ETag).", CLIENT),
     Setting("PLAYGROUND_LOG_CONTENT", _bool, False, "1: the per-run log line includes prompts "
             "and replies (0: metadata only).", PUBLIC, example="1"),
     Setting("UPSTREAM_CONNECT_TIMEOUT", _float, 5.0, "Seconds to connect to the provider.",

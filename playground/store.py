@@ -31,7 +31,7 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.engine import Engine
 
-from playground import images, listing, migrations, search, uploads
+from playground import images, listing, migrations, search, spend, uploads
 from playground.errors import scrub
 from playground.listing import COUNT_LIMIT, Cursor, Listing
 from playground.records import export_record, partial_response, prompt_of, reply_of, turns_of
@@ -169,7 +169,7 @@ class Store:
             "error_kind": run.error.kind if run.error else None, "stream": run.stream,
             "prompt_tokens": usage.prompt, "completion_tokens": usage.completion,
             "total_tokens": usage.total, "latency_ms": run.total_ms,
-            "cost_usd": usage.cost_usd, "data": data,
+            "cost_usd": usage.cost_usd, "cost_source": usage.cost_source, "data": data,
             "parent_id": run.parent_id if _findable(run.parent_id) else None,
             "turn_count": len(messages) if isinstance(messages, list) else None,
         }, found
@@ -182,6 +182,7 @@ class Store:
             # Parameters apart: the SQL is compiled once.
             conn.execute(runs.insert(), {"id": run_id, "owner": owner, **values})
             uploads.keep(conn, run_id, owner, found)
+            spend.add(conn, spend.row_of(owner, run))
         return run_id
 
     def save_many(self, owned: list[tuple[Run, str]]) -> list[str]:
@@ -194,8 +195,9 @@ class Store:
         if rows:
             with self._begin() as conn:
                 conn.execute(runs.insert(), rows)
-                for run_id, owner, found in kept:
+                for (run_id, owner, found), (run, _owner) in zip(kept, owned, strict=True):
                     uploads.keep(conn, run_id, owner, found)
+                    spend.add(conn, spend.row_of(owner, run))
         return [row["id"] for row in rows]
 
     def start(self, run: Run, owner: str, *, now: float | None = None) -> str:
@@ -249,6 +251,9 @@ class Store:
         values.pop("created_at")  # when it started stays what start() wrote; its images too
         with self._begin() as conn:
             result = conn.execute(runs.update().where(runs.c.id == run_id).values(**values))
+            owner = conn.execute(sa.select(runs.c.owner).where(runs.c.id == run_id)).scalar()
+            if result.rowcount and owner is not None:  # its cost joins the rollup, once
+                spend.add(conn, spend.row_of(owner, run))
         return result.rowcount > 0
 
     def delete(self, run_id: str, owner: str) -> bool:
@@ -261,6 +266,7 @@ class Store:
 
     def delete_all(self, owner: str) -> int:
         with self._begin() as conn:
+            spend.clear(conn, owner)  # every trace of this owner's runs goes, totals too
             return conn.execute(runs.delete().where(runs.c.owner == owner)).rowcount
 
     def share(self, run_id: str, owner: str) -> str | None:
@@ -436,6 +442,11 @@ class Store:
     def models(self, owner: str) -> list[str]:
         with self._reading() as conn:
             return listing.models(conn, owner)
+
+    def spending(self, owner: str, days: int = 30) -> spend.Summary:
+        """What this owner spent in the last ``days`` days, from the rollup (no run is read)."""
+        with self._begin() as conn:
+            return spend.summary(conn, owner, days=days)
 
     def count(self, owner: str | None = None) -> int:
         """Every run (of ``owner``), counted exactly: for tests and tools, never a page."""

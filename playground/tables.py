@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from playground import spend
+
 metadata = sa.MetaData()
 runs = sa.Table(
     "runs", metadata,
@@ -38,6 +40,7 @@ runs = sa.Table(
     sa.Column("heartbeat_at", sa.Float),  # unix seconds; refreshed while the run is in flight
     sa.Column("parent_id", sa.String(32)),  # the run this one continues
     sa.Column("turn_count", sa.Integer),  # messages sent (NULL: a row older than the column)
+    sa.Column("cost_source", sa.String(16)),  # "billed", "estimated" or NULL (cost unknown)
     # The text of every turn sent (search covers it); NULL: written before search existed.
     sa.Column("turns", sa.Text),
     # Pages of one owner's runs, newest first, by keyset: (owner, created_at, pk) in order.
@@ -66,6 +69,7 @@ run_images = sa.Table(
     sa.Column("ref", sa.String(64), primary_key=True),
     sa.Index("ix_run_images_ref", "ref"),
 )
+spend.table.to_metadata(metadata)  # the spending rollup (spend.py): one schema, one history
 # The release before Alembic kept its schema version here; Alembic's alembic_version is read.
 schema = sa.Table(
     "schema_version", metadata,

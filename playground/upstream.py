@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 import requests
 import urllib3
 
+from playground.cache import Fetched, conditional_headers
 from playground.errors import UpstreamError, error_from_body, scrub
 from playground.run import Run
 from playground.sse import ChunkAssembler, SSEDecoder, parse_chunk
@@ -40,6 +41,25 @@ def _iter_raw(response: requests.Response) -> Iterator[bytes]:
         if not chunk:
             return
         yield chunk
+
+
+class _Bounds:
+    """The byte and time limits of one bounded read (smaller than a chat reply's)."""
+
+    def __init__(self, max_bytes: int, deadline: float, started: float) -> None:
+        self.max_bytes, self.deadline, self.started = max_bytes, deadline, started
+
+
+def choice_texts(response: dict) -> list[dict]:
+    """The text of each choice of a complete response, for relaying it as deltas."""
+    out = []
+    for choice in response.get("choices") or []:
+        message = choice.get("message") if isinstance(choice, dict) else None
+        message = message if isinstance(message, dict) else {}
+        reasoning = message.get("reasoning_content") or message.get("reasoning")
+        out.append({"content": message.get("content") if isinstance(message.get("content"), str)
+                    else None, "reasoning": reasoning if isinstance(reasoning, str) else None})
+    return out
 
 
 class ChatClient:
@@ -69,7 +89,6 @@ class ChatClient:
         self.timeout = (connect_timeout, read_timeout)
         self.deadline, self.max_retries, self.max_bytes = deadline, max_retries, max_bytes
         self.demo, self.sleep = demo, sleep
-        self._models: tuple[float, list[str]] | None = None
 
     @property
     def endpoint(self) -> str:
@@ -154,17 +173,20 @@ class ChatClient:
             return error.retry_after if error.retry_after <= MAX_RETRY_AFTER else None
         return min(0.5 * 2 ** retries_done, 8.0) * (1 - 0.25 * random.random())
 
-    def _read(self, response: requests.Response, started: float) -> Iterator[bytes]:
-        """Body bytes under the size cap and the overall deadline."""
+    def _read(self, response: requests.Response, started: float,
+              bounds: _Bounds | None = None) -> Iterator[bytes]:
+        """Body bytes under the size cap and the overall deadline (``bounds``, when tighter)."""
         size = 0
+        max_bytes = bounds.max_bytes if bounds else self.max_bytes
+        deadline = bounds.deadline if bounds else self.deadline
         try:
             for chunk in _iter_raw(response):
                 size += len(chunk)
-                if size > self.max_bytes:
-                    raise UpstreamError("too_large", f"The reply exceeded {self.max_bytes} bytes.",
+                if size > max_bytes:
+                    raise UpstreamError("too_large", f"The reply exceeded {max_bytes} bytes.",
                                         status=response.status_code)
-                if time.monotonic() - started > self.deadline:
-                    raise UpstreamError("timeout", f"The reply took over {self.deadline:g} s.",
+                if time.monotonic() - started > deadline:
+                    raise UpstreamError("timeout", f"The reply took over {deadline:g} s.",
                                         status=response.status_code)
                 yield chunk
         except urllib3.exceptions.ReadTimeoutError:
@@ -209,40 +231,37 @@ class ChatClient:
         """Start a streaming call; iterate the result for deltas, then read ``.run``."""
         return Stream(self, dict(body, stream=True), api_key or self.api_key)
 
-    def models(self, ttl: float = 600.0) -> list[str]:
-        """Model ids from ``GET /models``, cached per process (an empty list on failure)."""
-        now = time.monotonic()
-        if self._models and now - self._models[0] < ttl:
-            return self._models[1]
-        ids: list[str] = []
+    def get_json(self, url: str, etag: str | None = None, *, max_bytes: int = 8 * 1024 * 1024,
+                 deadline: float = 15.0, key: bool = True) -> Fetched:
+        """GET a JSON document (the catalogue, a model's description), bounded in bytes and time.
+
+        Sends ``If-None-Match`` with ``etag``; a 304 comes back with no data. Never follows a
+        redirect. The server's key goes only with ``key`` (the provider's own ``/models``).
+        Raises ``UpstreamError`` when the answer is not JSON, too big, too slow or unreachable.
+        """
+        headers = {"User-Agent": USER_AGENT, "Accept": "application/json",
+                   **conditional_headers(etag)}
+        if key and self.api_key:
+            headers["Authorization"] = f"Bearer {self.api_key}"
+        started = time.monotonic()
         try:
-            response = self.session.get(f"{self.base_url}/models", timeout=(3, 10),
-                                        headers=self._headers(False, self.api_key),
-                                        allow_redirects=False)
-            data = response.json() if response.ok else {}
-            items = data.get("data", []) if isinstance(data, dict) else data
-            for item in items if isinstance(items, list) else []:
-                model_id = item.get("id") if isinstance(item, dict) else item
-                kind = str(item.get("type", "chat")) if isinstance(item, dict) else "chat"
-                if isinstance(model_id, str) and ("chat" in kind or "language" in kind):
-                    ids.append(model_id)
-        except (requests.RequestException, ValueError):
-            ids = []
-        # A failure is cached briefly so a down provider does not slow every page.
-        self._models = (now if ids else now - ttl + 30, sorted(set(ids))[:2000])
-        return self._models[1]
-
-
-def choice_texts(response: dict) -> list[dict]:
-    """The text of each choice of a complete response, for relaying it as deltas."""
-    out = []
-    for choice in response.get("choices") or []:
-        message = choice.get("message") if isinstance(choice, dict) else None
-        message = message if isinstance(message, dict) else {}
-        reasoning = message.get("reasoning_content") or message.get("reasoning")
-        out.append({"content": message.get("content") if isinstance(message.get("content"), str)
-                    else None, "reasoning": reasoning if isinstance(reasoning, str) else None})
-    return out
+            response = self.session.get(url, headers=headers, stream=True, allow_redirects=False,
+                                        timeout=(min(self.timeout[0], 5.0), min(deadline, 10.0)))
+        except requests.Timeout:
+            raise UpstreamError("timeout", "No answer before the timeout.") from None
+        except requests.RequestException as exc:
+            raise UpstreamError("unreachable", f"Request failed: {type(exc).__name__}.") from None
+        with response:
+            etag = response.headers.get("ETag")
+            if response.status_code != 200:
+                return Fetched(response.status_code, etag)
+            budget = _Bounds(max_bytes, deadline, started)
+            parts = list(self._read(response, started, budget))
+        try:
+            data = json.loads(b"".join(parts))
+        except (ValueError, RecursionError):
+            raise UpstreamError("invalid_response", "The answer is not JSON.") from None
+        return Fetched(200, etag, data)
 
 
 class Stream:

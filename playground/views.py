@@ -24,7 +24,7 @@ from markupsafe import Markup
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.datastructures import MultiDict
 
-from playground import runlog, workbench
+from playground import picker, runlog, workbench
 from playground.budget import OverBudget, budget, client_hash
 from playground.composer import (
     blank_turn,
@@ -83,7 +83,8 @@ def conversation_form(formdata, extra_errors: dict | None = None) -> Conversatio
 
 def empty_fields() -> MultiDict:
     """A new conversation: the default model, an empty system prompt and a user turn."""
-    return MultiDict([("model", current_app.config["PLAYGROUND_DEFAULT_MODEL"]),
+    return MultiDict([("model", picker.linked_model() or
+                       current_app.config["PLAYGROUND_DEFAULT_MODEL"]),
                       *write_turns(default_turns())])
 
 
@@ -113,7 +114,8 @@ def render_playground(form: ConversationForm | None = None, run: Run | None = No
         status=status, turns=turn_views(form), variables=variable_views(form),
         focus=focus or first_problem(form) or last_content(form), blank_turn=blank_turn,
         roles=ROLES, demo=chat.demo, base_url=chat.base_url, record=record, thread=thread,
-        limit=limit, providers=providers())
+        limit=limit, providers=providers(),
+        catalogue=picker.page_context(form, form.provider.data, form.posted))
 
 
 def begin(store: Store, run: Run, owner: str, choice: Choice) -> LiveRun | None:
@@ -149,8 +151,9 @@ class Refused(Exception):
     """The form cannot run as sent; the reasons are on its fields."""
 
 
-def _admit(form: ConversationForm) -> tuple[Choice, Callable[[], None]]:
-    """Validate, choose the provider and take a place in the budget, or raise why not."""
+def _admit(form: ConversationForm) -> tuple[Choice, Callable[[], None], dict, picker.Check]:
+    """Validate, choose the provider, check the catalogue (capabilities, the cost cap) and
+    take a place in the budget, or raise why not. Returns the body to send and its check."""
     if not form.validate():
         raise Refused
     try:
@@ -158,7 +161,11 @@ def _admit(form: ConversationForm) -> tuple[Choice, Callable[[], None]]:
     except ProviderRefused as exc:
         form[exc.field].errors = [*form[exc.field].errors, exc.message]
         raise Refused from None
-    return choice, budget().admit_run()
+    body, check = picker.prepare(form, choice.name)
+    picker.gate(form, check)  # raises picker.CostRefused, or marks the form (then Refused)
+    if form.model.errors:
+        raise Refused
+    return choice, budget().admit_run(), body, check
 
 
 def _log(run: Run, choice: Choice, status: int) -> None:
@@ -285,22 +292,22 @@ def run():
     """
     _post, form = read_post()
     try:
-        choice, release = _admit(form)
+        choice, release, body, check = _admit(form)
     except Refused:
         return render_playground(form), 400
     except OverBudget as exc:
-        return render_playground(form, limit=exc), 429, {"Retry-After": str(exc.retry_after)}
+        return render_playground(form, limit=exc), 429, _retry(exc)
     store, owner = current_store(), current_owner()
-    body = form.to_body()
     try:
-        live = begin(store, _conversation(Run(request=body, endpoint=choice.client.endpoint,
-                                              provider=choice.name, demo=choice.client.demo),
-                                          form), owner, choice)
+        live = begin(store, picker.stamp(_conversation(Run(
+            request=body, endpoint=choice.client.endpoint, provider=choice.name,
+            demo=choice.client.demo), form), check), owner, choice)
         result = choice.client.complete(body, api_key=choice.api_key)
     finally:
         release()
     result.provider = choice.name
     _conversation(result, form)
+    picker.conclude(picker.stamp(result, check), choice.name)
     _log(result, choice, _status(result))
     run_id = keep(store, live, result, owner)
     if run_id:
@@ -319,6 +326,8 @@ def regenerate(run_id: str):
         base_url = old.endpoint.removesuffix("/chat/completions") \
             if old.provider == CUSTOM else None
         choice = providers().pick(old.provider, base_url, visitor_key(request))
+        check = picker.check_body(body, choice.name)
+        picker.gate(None, check)  # the operator's cost cap applies here too
         release = budget().admit_run()
     except (ImageMissing, ProviderRefused, OverBudget) as exc:
         why = ("An image of this run is no longer kept: open it in the playground and upload "
@@ -329,19 +338,25 @@ def regenerate(run_id: str):
         fresh = Run(request=body, endpoint=choice.client.endpoint, provider=choice.name,
                     demo=choice.client.demo, parent_id=old.parent_id, variables=old.variables,
                     template=old.template)
-        live = begin(store, fresh, owner, choice)
+        live = begin(store, picker.stamp(fresh, check), owner, choice)
         result = choice.client.complete(body, api_key=choice.api_key)
     finally:
         release()
     result.provider = choice.name
     result.parent_id, result.variables, result.template = \
         old.parent_id, old.variables, old.template
+    picker.conclude(picker.stamp(result, check), choice.name)
     _log(result, choice, _status(result))
     new_id = keep(store, live, result, owner)
     if new_id:
         return redirect(url_for("playground.run_page", run_id=new_id), 303)
     return render_playground(form_for(old, parent_id=old.parent_id), result,
                              notice=NOT_SAVED), _status(result)
+
+
+def _retry(limit: OverBudget) -> dict:
+    """The Retry-After of a limit; none for a run refused for its cost (waiting won't help)."""
+    return {"Retry-After": str(limit.retry_after)} if limit.retry_after else {}
 
 
 def _event(name: str, data) -> str:
@@ -353,17 +368,18 @@ def stream():
     """Relay the reply as it is written; end with the same partial the no-JS page shows."""
     _post, form = read_post()
     try:
-        choice, release = _admit(form)
+        choice, release, body, check = _admit(form)
     except Refused:
         # The page's script answers this by submitting the form normally to show the errors.
         return jsonify(errors=form.control_errors()), 400
     except OverBudget as exc:
         # Not an event stream: the script falls back to a normal submit, which shows the card.
-        return jsonify(error=exc.message), 429, {"Retry-After": str(exc.retry_after)}
-    call = choice.client.stream({**form.to_body(), "stream_options": {"include_usage": True}},
+        return jsonify(error=exc.message), 429, _retry(exc)
+    call = choice.client.stream({**body, "stream_options": {"include_usage": True}},
                                 api_key=choice.api_key)
     call.run.provider = choice.name
     _conversation(call.run, form)
+    picker.stamp(call.run, check)
     # Both now, not in the generator: the session cookie is sent before the body starts.
     store, owner = current_store(), current_owner()
     # Server-rendered markdown while it streams (None: off); rendered off this loop.
@@ -402,6 +418,7 @@ def stream():
             release()
             if live and live.halted and call.run.state == "stopped":
                 call.run.state = "shutdown"  # stopped by the server, not by the visitor
+            picker.conclude(call.run, choice.name)
             _log(call.run, choice, 200)
             run_id = keep(store, live or None, call.run, owner)
         record = Saved(run_id, call.run.started_at) if run_id else None
@@ -417,12 +434,6 @@ def stream():
                         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
     response.call_on_close(release)  # also when the body was never iterated
     return response
-
-
-@bp.get("/models")
-def models():
-    """Model names for the form's suggestions (cached per process)."""
-    return jsonify(models=client().models())
 
 
 @bp.get("/healthz")

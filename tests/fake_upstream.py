@@ -605,6 +605,8 @@ class FakeServer(ThreadingHTTPServer):
 
     def reset(self) -> None:
         self.received: list[dict] = []
+        self.catalogue_received: list[dict] = []  # GET …/models and …/docs-json
+        self.count = 0
         self.counts: dict[str, int] = {}
         self.scenarios: dict = {}
         self.disconnects = 0
@@ -618,12 +620,19 @@ class FakeServer(ThreadingHTTPServer):
         self.catalogue_status: int | None = None  # set: /v1/models?include=… answers this
 
     def record(self, handler: Handler, body) -> None:
+        """Keep the request: the model list and model documents (which the app reads in the
+        background, for every page) apart from the calls a test makes the app send."""
+        entry = {"method": handler.command, "path": handler.path,
+                 "headers": dict(handler.headers.items()), "body": body}
+        path = urlsplit(handler.path).path.rstrip("/")
         with self.lock:
+            if handler.command == "GET" and path.endswith(("/models", "/docs-json")):
+                self.catalogue_received.append(entry)
+                return
             model = str((body or {}).get("model", ""))
             self.counts[model] = self.counts.get(model, 0) + 1
             self.count = len(self.received) + 1
-            self.received.append({"method": handler.command, "path": handler.path,
-                                  "headers": dict(handler.headers.items()), "body": body})
+            self.received.append(entry)
 
     @property
     def root_url(self) -> str:

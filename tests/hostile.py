@@ -100,7 +100,8 @@ PAGE_OK = {  # the page's own elements of the forbidden kinds
     "template": lambda t: bool(t.get("id")) and t.find_parent("article", class_="result") is None,
     "link": lambda t: t.get("href", "").startswith("/static/"),
     "meta": lambda t: "http-equiv" not in t.attrs,
-    "form": lambda t: t.get("id") in ("prompt-form",) or "login-form" in t.get("class", [])
+    "form": lambda t: t.get("id") in ("prompt-form", "model-finder")
+    or "login-form" in t.get("class", [])
     or _in_run_actions(t),
     "input": lambda t: t.find_parent("form") is not None or t.get("id") == "share-url"
     or _in_own_template(t),

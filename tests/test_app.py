@@ -205,10 +205,6 @@ def test_security_headers_are_strict(client):
     assert headers["Referrer-Policy"] == "no-referrer"
 
 
-def test_models_endpoint_lists_chat_models(client):
-    assert client.get("/models").get_json() == {"models": ["fake/markdown", "fake/ok"]}
-
-
 def test_demo_mode_says_so_and_answers_offline(demo_app: Flask):
     client = demo_app.test_client()
     home = Page(client.get("/"))
@@ -224,7 +220,10 @@ def test_demo_mode_says_so_and_answers_offline(demo_app: Flask):
 def test_demo_applies_max_tokens_and_stop(demo_app):
     page = submit(demo_app.test_client(), model="demo", prompt="x", max_tokens="5")
     assert "finish_reason: length" in page.text(".finish")
-    assert "Completion tokens 5" not in page.text(".usage")  # counted in words, not pieces
+    # Cut where its counted tokens reach the limit: the usage never says more than asked,
+    # and the audit says why the reply stops early.
+    assert "Completion tokens 5" in page.text(".usage")
+    assert "max_tokens 5 5 tokens, cut at the limit (finish_reason: length)" in page.text(".audit")
 
 
 def test_a_local_server_without_key_is_not_demo_mode(upstream, make_app):

@@ -25,7 +25,7 @@ def http_fetch(url: str):
 
 
 def catalogue_requests(upstream) -> list[dict]:
-    return [r for r in upstream.received if "/models" in r["path"]]
+    return [r for r in upstream.catalogue_received if "/models" in r["path"]]
 
 
 def test_include_attaches_only_the_sections_asked_for(upstream):
@@ -125,4 +125,4 @@ def test_a_schema_never_fetches_its_remote_refs(upstream):
     sneaky = {"$id": f"{upstream.root_url}/schemas/root.json",
               "properties": {"a": {"$ref": "#/$defs/missing"}}}
     assert schema.validate('{"a": 1}', sneaky).status == "bad_schema"
-    assert upstream.received == []
+    assert upstream.received == [] and upstream.catalogue_received == []

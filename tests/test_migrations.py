@@ -25,9 +25,11 @@ from playground.store import Store, engine_for, metadata
 from tests.helpers import PROMPT, Page, submit
 
 FIXTURE = json.loads((Path(__file__).parent / "fixtures" / "v1_history.json").read_text())
-# The newest revisions: two siblings on run_heartbeat, from two branches; the app upgrades to
-# both (docs/storage.md, "Parallel branches").
-HEADS = ("conversations", "run_search_index")
+# The newest revisions: two heads on run_heartbeat, from parallel branches (spend_rollup on
+# conversations, run_search_index beside them); the app upgrades to both (docs/storage.md,
+# "Parallel branches").
+HEADS = ("run_search_index", "spend_rollup")
+LATER = ("conversations", "run_search_index", "spend_rollup")  # applied after run_heartbeat
 
 # -- the schema as the release before Alembic created it (store.py / runs.py at 5d0fa66) -------
 v1 = sa.MetaData()
@@ -89,11 +91,12 @@ def schema_of(conn) -> dict:
 
 
 def to_apply(output: str) -> list[str]:
-    """The revisions `flask runs migrate` said it would apply; the sibling heads in either
-    order (Alembic's, which is not the alphabet's)."""
+    """The revisions `flask runs migrate` said it would apply; those after run_heartbeat (the
+    parallel branches) sorted, since Alembic's order among siblings is not the alphabet's."""
     line = next(line for line in output.splitlines() if line.startswith("To apply: "))
     said = line.removeprefix("To apply: ").split(", ")
-    return said[:-len(HEADS)] + sorted(said[-len(HEADS):])
+    fixed = said.index("run_heartbeat") + 1 if "run_heartbeat" in said else 0
+    return said[:fixed] + sorted(said[fixed:])
 
 
 def at(url: str) -> tuple[str, ...]:
@@ -201,10 +204,11 @@ def test_migrate_command_stamps_the_old_schema_then_upgrades(make_app, db_url):
     result = cli.invoke(args=["runs", "migrate"])
     assert result.exit_code == 0, result.output
     assert "At: schema_version 1, written before Alembic" in result.output
-    assert to_apply(result.output) == ["run_heartbeat", *HEADS]
+    assert to_apply(result.output) == ["run_heartbeat", *LATER]
     assert "Stamped (already in place) runs_v1" in result.output
     assert "Applied run_heartbeat: Crash-safe runs" in result.output
     assert "Applied conversations: Conversations: a run's parent" in result.output
+    assert "Applied spend_rollup: Cost per run labelled billed or estimated" in result.output
     # The existing runs are indexed for search, and it says how far it got.
     assert "Indexing 8 runs for search" in result.output
     assert "8 of 8 runs indexed (100%)" in result.output
@@ -222,7 +226,7 @@ def test_migrate_command_creates_a_new_database_from_empty(make_app, db_url):
     result = make_app(DATABASE_URL=db_url).test_cli_runner().invoke(args=["runs", "migrate"])
     assert result.exit_code == 0, result.output
     assert "At: nothing yet (a new database)" in result.output
-    assert to_apply(result.output) == ["runs_v1", "run_heartbeat", *HEADS]
+    assert to_apply(result.output) == ["runs_v1", "run_heartbeat", *LATER]
     assert "Applied runs_v1" in result.output and "Applied run_heartbeat" in result.output
     assert "Stamped" not in result.output and "Indexing" not in result.output  # nothing to index
     assert at(db_url) == HEADS
@@ -403,10 +407,27 @@ def test_parallel_revisions_apply_and_then_merge(tmp_path, db_url):
     with engine.begin() as conn:
         applied = [s.revision for s in migrations.upgrade(conn, scripts)]
     assert applied[:2] == ["runs_v1", "run_heartbeat"] and applied[-1] == "merge_lanes_tags"
-    assert set(applied[2:-3]) == set(HEADS) and set(applied[-3:-1]) == {"compare_lanes", "run_tags"}
+    assert set(applied[2:-3]) == set(LATER) and set(applied[-3:-1]) == {"compare_lanes", "run_tags"}
+    assert applied.index("conversations") < applied.index("spend_rollup")
     engine.dispose()
 
 
 def test_a_revision_id_is_its_message_as_a_slug():
     assert migrations.slug("Add compare lanes!") == "add_compare_lanes"
     assert migrations.slug("   ") == "revision"
+
+
+def test_the_spend_revision_rolls_up_the_runs_already_kept(v1_app, db_url):
+    """Older runs join the rollup once, at the upgrade; their costs were all billed."""
+    from playground import spend
+
+    Page(v1_app.test_client().get("/history"))  # the first request upgrades the database
+    engine = engine_for(db_url)
+    with engine.connect() as conn:
+        totals = spend.summary(conn, FIXTURE["owner"], days=100_000, now=2_000_000_000)
+        sources = dict(conn.execute(sa.text("SELECT model, cost_source FROM runs "
+                                            "WHERE cost_usd IS NOT NULL")).all())
+    engine.dispose()
+    assert totals.all.runs == len(FIXTURE["rows"]) and totals.all.billed_runs == 1
+    assert totals.all.billed_usd == pytest.approx(0.000123) and totals.all.estimated_runs == 0
+    assert sources == {"fake/cost": "billed"}

@@ -197,5 +197,5 @@ def test_cost_from_a_final_chunk_meta_is_shown(client, upstream):
 
     upstream.scenarios["costly"] = with_cost
     *_, page = collect(client, model="costly")
-    assert "Cost $0.000420" in page.text(".usage")
+    assert "Cost $0.00042 billed" in page.text(".usage")
     assert "Total tokens 4" in page.text(".usage")

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from playground.errors import error_from_body, parse_retry_after, scrub
+from playground.errors import UpstreamError, error_from_body, parse_retry_after, scrub
 from playground.upstream import ChatClient
 
 SHAPES = [
@@ -144,11 +144,24 @@ def test_redirects_are_not_followed(upstream):
     assert upstream.counts["redirect"] == 1
 
 
-def test_models_are_listed_and_cached(upstream):
+def test_get_json_sends_the_etag_back_and_reads_a_304_as_no_change(upstream):
     client, _ = client_for(upstream)
-    assert client.models() == ["fake/markdown", "fake/ok"]  # embeddings filtered out
-    client.models()
-    assert sum(1 for r in upstream.received if r["path"].endswith("/models")) == 1
+    url = f"{upstream.base_url}/models?include=pricing"
+    first = client.get_json(url)
+    assert first.status == 200 and len(first.data["data"]) == 13 and first.etag
+    again = client.get_json(url, first.etag)
+    assert (again.status, again.data) == (304, None)
+    assert upstream.catalogue_received[1]["headers"]["If-None-Match"] == first.etag
+
+
+def test_get_json_is_bounded_in_bytes_and_follows_no_redirect(upstream):
+    client, _ = client_for(upstream)
+    with pytest.raises(UpstreamError) as caught:
+        client.get_json(f"{upstream.root_url}/docs-json?model=huge%2Fdocument",
+                        max_bytes=1_000_000, key=False)
+    assert caught.value.kind == "too_large"
+    answer = client.get_json(f"{upstream.root_url}/nowhere")
+    assert answer.status == 404 and answer.data is None
 
 
 def test_unreachable_provider_is_reported(upstream):
