@@ -276,18 +276,20 @@ def _indexed(conn, word: str) -> list[int]:
 
 
 def test_each_sibling_revision_downgrades_alone_and_upgrades_again(db_url):
-    """conversations and run_search_index share a parent: either comes off without the other
-    (the index still follows every write), and the upgrade puts it back, rows and all."""
+    """conversations (with spend_rollup on it) and run_search_index share a parent: either
+    branch comes off without the other (the index still follows every write, so spend_rollup's
+    and conversations' downgrades never copy the runs table), and the upgrade puts it back."""
     write_v1(db_url)
     store = Store(engine_for(db_url))
     store.create()
     owner = FIXTURE["rows"][0]["owner"]
     with store.engine.begin() as conn:
-        command.downgrade(migrations.config(conn), "conversations@-1")
+        command.downgrade(migrations.config(conn), "spend_rollup@-2")
     with store.engine.begin() as conn:
         assert migrations.current(conn) == ("run_search_index",)
         columns = {c["name"] for c in sa.inspect(conn).get_columns("runs")}
-        assert {"parent_id", "turn_count"}.isdisjoint(columns) and "turns" in columns
+        assert {"parent_id", "turn_count", "cost_source"}.isdisjoint(columns)
+        assert "turns" in columns and not sa.inspect(conn).has_table("spend")
         assert not sa.inspect(conn).has_table("images")
         conn.execute(sa.text("UPDATE runs SET reply = 'now zanzibar' WHERE pk = 1"))
         assert _indexed(conn, "zanzibar") == [1]  # the triggers survived the downgrade
@@ -298,7 +300,7 @@ def test_each_sibling_revision_downgrades_alone_and_upgrades_again(db_url):
     with store.engine.begin() as conn:
         command.downgrade(migrations.config(conn), "run_search_index@-1")
     with store.engine.begin() as conn:
-        assert migrations.current(conn) == ("conversations",)
+        assert migrations.current(conn) == ("spend_rollup",)
         columns = {c["name"] for c in sa.inspect(conn).get_columns("runs")}
         assert {"turns", "search"}.isdisjoint(columns) and "turn_count" in columns
         assert not sa.inspect(conn).has_table("runs_search")
