@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from flask import Flask
 
-from playground import history, views
+from playground import compare, history, views
 
 
 def register(app: Flask) -> None:
     app.register_blueprint(views.bp)
     app.register_blueprint(history.bp)
+    app.register_blueprint(compare.bp)

@@ -23,10 +23,11 @@ STATES = {
     "stopped": "Stopped",  # by the user
     "shutdown": "Stopped by the server",  # the server shut down mid-run
     "incomplete": "Incomplete",
+    "cut": "Cut by the time limit",  # a comparison answered before this lane finished
     "interrupted": "Interrupted",  # the worker died mid-run
 }
-FINISHED = ("complete", "error", "stopped", "shutdown", "incomplete")
-PARTIAL = ("stopped", "shutdown", "incomplete", "interrupted")  # kept, but cut short
+FINISHED = ("complete", "error", "stopped", "shutdown", "incomplete", "cut")
+PARTIAL = ("stopped", "shutdown", "incomplete", "interrupted", "cut")  # kept, but cut short
 
 
 def label(state: str) -> str:
@@ -117,6 +118,8 @@ class Run:
     attempts: int = 0
     notes: list = field(default_factory=list)
     provider: str | None = None  # the operator's name for where it went (None: the default)
+    comparison_id: str | None = None  # the comparison this run is a lane of
+    lane: int | None = None  # its lane there, from 0
 
     @property
     def usage(self) -> Usage:

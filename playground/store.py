@@ -60,16 +60,53 @@ runs = sa.Table(
     sa.Column("share_token", sa.String(64), unique=True),
     sa.Column("data", sa.Text, nullable=False),  # Run.to_dict() as JSON
     sa.Column("heartbeat_at", sa.Float),  # unix seconds; refreshed while the run is in flight
+    sa.Column("comparison_id", sa.String(32)),  # the comparison this run is a lane of
+    sa.Column("lane", sa.Integer),  # its lane there (0 stands for the comparison in lists)
     sa.Index("ix_runs_owner_created", "owner", "created_at"),
     sa.Index("ix_runs_owner_model", "owner", "model"),
     sa.Index("ix_runs_owner_state", "owner", "state"),
     sa.Index("ix_runs_created", "created_at"),
+    sa.Index("ix_runs_comparison", "comparison_id"),
+)
+# A comparison groups 2 to 4 lane runs (runs.comparison_id); its own row keeps what its page
+# and the history list show, and the form it was sent with (data), for Re-run.
+comparisons = sa.Table(
+    "comparisons", metadata,
+    sa.Column("pk", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("id", sa.String(32), nullable=False, unique=True),
+    sa.Column("owner", sa.String(100), nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("prompt", sa.Text, nullable=False),
+    sa.Column("models", sa.Text, nullable=False),  # the lanes' models, in lane order, JSON
+    sa.Column("share_token", sa.String(64), unique=True),
+    sa.Column("data", sa.Text, nullable=False),
+    sa.Index("ix_comparisons_owner_created", "owner", "created_at"),
+)
+# A lane token lets one /stream request send one lane whose budget place and in-flight slot
+# were taken when its comparison was created. ``token`` is the SHA-256 of the secret the
+# page holds; ``held`` says the slot is still taken, and flips once, whoever frees it.
+lane_tokens = sa.Table(
+    "lane_tokens", metadata,
+    sa.Column("token", sa.String(64), primary_key=True),
+    sa.Column("comparison_id", sa.String(32), nullable=False),
+    sa.Column("lane", sa.Integer, nullable=False),
+    sa.Column("run_id", sa.String(32), nullable=False),
+    sa.Column("owner", sa.String(100), nullable=False),
+    sa.Column("client", sa.String(100)),  # whose slot: cleared when it is freed
+    sa.Column("expires_at", sa.Float, nullable=False),
+    sa.Column("claimed_at", sa.Float),
+    sa.Column("held", sa.Boolean, nullable=False),
+    sa.Index("ix_lane_tokens_comparison", "comparison_id"),
 )
 # The release before Alembic kept its schema version here; Alembic's alembic_version is read.
 schema = sa.Table(
     "schema_version", metadata,
     sa.Column("version", sa.Integer, nullable=False),
 )
+
+
+# The history lists a comparison once, as its first lane's row (compare.py draws it whole).
+LISTED = sa.or_(runs.c.comparison_id.is_(None), runs.c.lane == 0)
 
 
 def engine_for(url: str) -> Engine:
@@ -217,6 +254,8 @@ class Store:
             "prompt_tokens": usage.prompt, "completion_tokens": usage.completion,
             "total_tokens": usage.total, "latency_ms": run.total_ms,
             "cost_usd": usage.cost_usd, "data": data,
+            "comparison_id": run.comparison_id if _findable(run.comparison_id) else None,
+            "lane": run.lane if isinstance(run.lane, int) else None,
         }
 
     def save(self, run: Run, owner: str) -> str:
@@ -364,7 +403,7 @@ class Store:
         return self._one(runs.c.share_token == token)
 
     def _filters(self, owner: str, query: str = "", model: str = "", state: str = "") -> list:
-        conditions = [runs.c.owner == owner]
+        conditions = [runs.c.owner == owner, LISTED]
         query, model = _text(query), _text(model)  # as the columns were written
         if query:
             conditions.append(sa.or_(runs.c.prompt.icontains(query, autoescape=True),
@@ -397,7 +436,8 @@ class Store:
                                      .distinct().order_by(runs.c.model)).scalars())
 
     def count(self, owner: str | None = None) -> int:
-        statement = sa.select(sa.func.count()).select_from(runs)
+        """How many runs the history lists (a comparison's lanes count once)."""
+        statement = sa.select(sa.func.count()).select_from(runs).where(LISTED)
         if owner is not None:
             statement = statement.where(runs.c.owner == owner)
         with self._begin() as conn:

@@ -24,7 +24,9 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from playground import runlog
 from playground.budget import OverBudget, budget, client_hash
+from playground.compare import render_lane
 from playground.forms import PromptForm, form_data
+from playground.lanes import stream_lane
 from playground.live import LIVE, LiveRun
 from playground.owners import current_owner
 from playground.providers import CUSTOM, Choice, ProviderRefused, Providers, visitor_key
@@ -226,6 +228,8 @@ def _event(name: str, data) -> str:
 @bp.post("/stream")
 def stream():
     """Relay the reply as it is written; end with the same partial the no-JS page shows."""
+    if request.form.get("lane"):  # a comparison's lane: reserved already, sent as it was
+        return stream_lane(request.form["lane"], render_lane)
     form = prompt_form()
     try:
         choice, release = _admit(form)

@@ -118,7 +118,7 @@ def test_its_runs_are_listed_opened_and_shared_after_the_upgrade(v1_app, db_url)
     stranger = v1_app.test_client()
     page = Page(stranger.get(f"/s/{shared['share_token']}"))
     assert page.status == 200 and shared["prompt"] in page.text("#shared-prompt")
-    assert at(db_url) == ("run_heartbeat",)
+    assert at(db_url) == ("compare_lanes",)
 
 
 def test_its_runs_export_exactly_as_that_release_exported_them(v1_app):
@@ -147,10 +147,10 @@ def test_migrate_command_stamps_the_old_schema_then_upgrades(make_app, db_url):
     result = cli.invoke(args=["runs", "migrate"])
     assert result.exit_code == 0, result.output
     assert "At: schema_version 1, written before Alembic" in result.output
-    assert "To apply: run_heartbeat" in result.output
+    assert "To apply: run_heartbeat, compare_lanes" in result.output
     assert "Stamped (already in place) runs_v1" in result.output
     assert "Applied run_heartbeat: Crash-safe runs" in result.output
-    assert "Now at: run_heartbeat" in result.output
+    assert "Now at: compare_lanes" in result.output
     assert "Up to date: nothing to do." in cli.invoke(args=["runs", "migrate"]).output
     engine = engine_for(db_url)
     with engine.connect() as conn:
@@ -163,10 +163,10 @@ def test_migrate_command_creates_a_new_database_from_empty(make_app, db_url):
     result = make_app(DATABASE_URL=db_url).test_cli_runner().invoke(args=["runs", "migrate"])
     assert result.exit_code == 0, result.output
     assert "At: nothing yet (a new database)" in result.output
-    assert "To apply: runs_v1, run_heartbeat" in result.output
+    assert "To apply: runs_v1, run_heartbeat, compare_lanes" in result.output
     assert "Applied runs_v1" in result.output and "Applied run_heartbeat" in result.output
     assert "Stamped" not in result.output
-    assert at(db_url) == ("run_heartbeat",)
+    assert at(db_url) == ("compare_lanes",)
 
 
 def test_migrate_command_never_prints_the_database_password(make_app, pg_url):
