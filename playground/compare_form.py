@@ -79,7 +79,8 @@ class CompareForm(FlaskForm):
     system = TextAreaField("System prompt", validators=[Optional(), Length(max=PROMPT_LIMIT)])
     prompt = TextAreaField("Prompt", validators=[DataRequired("Write a prompt to send."),
                                                  Length(max=PROMPT_LIMIT)])
-    lanes = FieldList(FormField(LaneForm), min_entries=MIN_LANES, max_entries=MAX_LANES)
+    # One more entry than allowed is read, so a post of too many lanes is refused, not cut.
+    lanes = FieldList(FormField(LaneForm), min_entries=MIN_LANES, max_entries=MAX_LANES + 1)
     same_seed = BooleanField("Same seed in every lane")
     seed = IntegerField("Shared seed", validators=[Optional(), not_huge,
                                                    NumberRange(-(2**63), 2**63 - 1)])

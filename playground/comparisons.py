@@ -40,6 +40,14 @@ class Lane:
     client: str | None
 
 
+def _models(text: str) -> list[str]:
+    try:
+        models = json.loads(text)
+    except ValueError:
+        return []
+    return [str(m) for m in models] if isinstance(models, list) else []
+
+
 class Comparisons:
     """Comparison records and lane tokens, on the runs' own database."""
 
@@ -94,15 +102,15 @@ class Comparisons:
         found = [self.store.get(run_id, row.owner) for run_id in ids]
         return [item for item in found if item is not None]
 
-    def of_rows(self, owner: str, comparison_ids: list[str]) -> dict[str, sa.Row]:
-        """The comparisons of a history page's rows, by id, in one query."""
+    def of_rows(self, owner: str, comparison_ids: list[str]) -> dict[str, dict]:
+        """The comparisons of a history page's rows, by id, in one query (models as a list)."""
         ids = [i for i in comparison_ids if _findable(i)]
         if not ids:
             return {}
         with self._begin() as conn:
             rows = conn.execute(sa.select(comparisons).where(
                 comparisons.c.owner == owner, comparisons.c.id.in_(ids))).all()
-        return {row.id: row for row in rows}
+        return {row.id: {**row._mapping, "models": _models(row.models)} for row in rows}
 
     def share(self, comparison_id: str, owner: str) -> str | None:
         token = secrets.token_urlsafe(24)

@@ -21,6 +21,7 @@ from flask import (
     url_for,
 )
 
+from playground.comparisons import Comparisons
 from playground.owners import current_owner
 from playground.render import present
 from playground.store import PAGE_SIZE, STATES, current_store, export_record
@@ -51,7 +52,11 @@ def index():
     if page > pages:  # past the end (an old link, a typed number): the last page
         page = pages
         rows, total = store.history(owner, query=query, model=model, state=state, page=page)
+    # A comparison is listed once, as its first lane's row: the template draws it whole.
+    compared = Comparisons(store).of_rows(owner, [r.comparison_id for r in rows
+                                                  if r.comparison_id])
     return render_template("history.html", rows=rows, total=total, page=page, pages=pages,
+                           comparisons=compared,
                            query=query, model=model, state=state, states=STATES,
                            models=store.models(owner), everything=store.count(owner)), \
         200, PRIVATE
@@ -70,6 +75,7 @@ def delete_all():
     if request.form.get("confirm") != "yes":
         flash("Nothing was deleted: tick the box to confirm deleting every run.")
         return redirect(url_for("history.index"), 303)
+    Comparisons(current_store()).delete_all(current_owner())
     deleted = current_store().delete_all(current_owner())
     flash(f"Deleted {deleted} run{'s' if deleted != 1 else ''}.")
     return redirect(url_for("history.index"), 303)

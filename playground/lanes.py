@@ -131,10 +131,11 @@ def _give_back(slots, comparison_id: str, lane: int, client: str | None) -> None
         slots.release(client)
 
 
-def _expire(store: Store, slots, comparison_id: str, owner: str, deadline: float) -> None:
+def _expire(store: Store, slots, comparison_id: str, owner: str, deadline: float,
+            now: float | None = None) -> None:
     """Free the lanes whose token was never used, and end their runs: nothing was sent."""
     try:
-        for lane, run_id, client in Comparisons(store).expire(comparison_id):
+        for lane, run_id, client in Comparisons(store).expire(comparison_id, now):
             _give_back(slots, comparison_id, lane, client)
             found = store.get(run_id, owner)
             if found is not None:
