@@ -38,27 +38,34 @@ def _ms(value) -> str:
     return f"{value:,.0f} ms"
 
 
-def _row(label: str, values: list, fmt, ranked: str | None = None) -> Row:
-    numbers = [v for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
+def _row(label: str, values: list, fmt, ranked: str | None = None,
+         eligible: list[bool] | None = None) -> Row:
+    eligible = eligible or [True] * len(values)
+    numbers = [v for v, ok in zip(values, eligible, strict=True)
+               if ok and isinstance(v, int | float) and not isinstance(v, bool)]
     best = None
     if ranked and len(numbers) > 1:
         best = min(numbers) if ranked == "lowest" else max(numbers)
-    return Row(label, [Cell(v, "n/a" if v is None else fmt(v),
-                            best is not None and v == best) for v in values], ranked)
+    return Row(label, [Cell(v, "n/a" if v is None else fmt(v), best is not None and ok and
+                            v == best) for v, ok in zip(values, eligible, strict=True)], ranked)
 
 
 def metrics(runs: list[Run]) -> list[Row]:
-    """The metrics rows, one cell per lane, in lane order."""
+    """The metrics rows, one cell per lane, in lane order.
+
+    Only lanes that completed compete: a lane stopped, cut or failed early is not "fastest".
+    """
     usages = [run.usage for run in runs]
+    done = [run.state == "complete" for run in runs]
     return [
-        _row("Time to first token", [run.ttft_ms for run in runs], _ms, "lowest"),
-        _row("Total time", [run.total_ms for run in runs], _ms, "lowest"),
+        _row("Time to first token", [run.ttft_ms for run in runs], _ms, "lowest", done),
+        _row("Total time", [run.total_ms for run in runs], _ms, "lowest", done),
         _row("Tokens per second", [run.tokens_per_s for run in runs], lambda v: f"{v:,.1f}",
-             "highest"),
+             "highest", done),
         _row("Prompt tokens", [u.prompt for u in usages], lambda v: f"{v:,}"),
         _row("Completion tokens", [u.completion for u in usages], lambda v: f"{v:,}"),
         _row("Reasoning tokens", [u.reasoning for u in usages], lambda v: f"{v:,}"),
-        _row("Cost", [u.cost_usd for u in usages], lambda v: f"${v:.6f}", "lowest"),
+        _row("Cost", [u.cost_usd for u in usages], lambda v: f"${v:.6f}", "lowest", done),
         _row("Finish reason", [_finish_reason(run) for run in runs], str),
     ]
 

@@ -161,7 +161,7 @@
   }
 
   async function compare(source, body) {
-    const url = source.action;
+    const url = source.getAttribute("action");  // form.action would be the buttons named "action"
     setRunning(true);
     status.textContent = "Reserving the lanes…";
     let answer;

@@ -20,6 +20,11 @@ def lane(ttft=None, total=None, prompt=None, completion=None, cost=None, reason=
                          "usage": usage or None})
 
 
+def _stopped(run: Run) -> Run:
+    run.state = "stopped"
+    return run
+
+
 def row(rows, label):
     return next(r for r in rows if r.label == label)
 
@@ -35,6 +40,9 @@ CASES = {
          "Tokens per second": [False, False, True]}),
     "a tie marks both": (
         [lane(50, 500), lane(50, 900)], {"Time to first token": [True, True]}),
+    "a lane that did not complete never wins": (
+        [_stopped(lane(10, 100)), lane(70, 900), lane(90, 800)],
+        {"Time to first token": [False, True, False], "Total time": [False, False, True]}),
     "n/a never wins": (
         [lane(None, None), lane(70, 900)],
         {"Time to first token": [False, False], "Total time": [False, False]}),
