@@ -8,8 +8,10 @@ import time
 import pytest
 
 from playground import lanes
+from playground.codegen import Snippet
 from tests.fake_upstream import words
 from tests.helpers import SENTINEL_KEY, Page, csrf_token, sse_events, submit
+from tests.snippets import printed_text, run
 
 
 def compare_form(client, models, **fields) -> dict:
@@ -336,3 +338,21 @@ def test_lane_event_stream_carries_deltas_in_order(client, upstream):
     assert [d for n, d in got if n == "content" and d] == words(text)
     result = dict(got)["result"]
     assert result["state"] == "complete" and 'id="lane-0"' in result["html"]
+
+
+@pytest.mark.parametrize("key, lang, filename", [
+    ("python-requests", "python", "chat.py"), ("curl", "bash", "chat.sh")])
+def test_a_lanes_code_sends_what_that_lane_sent(client, upstream, tmp_path, key, lang,
+                                                filename):
+    upstream.scenarios["fake/a"] = says("Lane A says hi.")
+    page = compare(client, ["fake/ok", "fake/a"], **{"lanes-1-temperature": "0.7",
+                                                     "lanes-1-extra": '{"top_k": 3}'})
+    sent = next(r["body"] for r in upstream.received if r["body"]["model"] == "fake/a")
+    node = page.soup.select_one(f"#lane-1-code-{key}")
+    assert node is not None and page.soup.select_one(f"#lane-0-code-{key}") is not None
+    snippet = Snippet(key, key, lang, filename, node.get_text())
+    ran = run(snippet, tmp_path, upstream=upstream)
+    assert ran.returncode == 0, ran.stderr[-3000:]
+    assert upstream.received[-1]["body"] == sent  # streamed, temperature, top_k: all of it
+    assert "Lane A says hi." in printed_text(snippet, ran.stdout)
+    assert SENTINEL_KEY not in page.text("#lane-1-get-code")
