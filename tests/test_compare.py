@@ -356,3 +356,32 @@ def test_a_lanes_code_sends_what_that_lane_sent(client, upstream, tmp_path, key,
     assert upstream.received[-1]["body"] == sent  # streamed, temperature, top_k: all of it
     assert "Lane A says hi." in printed_text(snippet, ran.stdout)
     assert SENTINEL_KEY not in page.text("#lane-1-get-code")
+
+
+def test_lanes_reserved_on_one_instance_stream_and_free_on_another(make_app, upstream,
+                                                                    redis_url):
+    import redis
+
+    config = {"PLAYGROUND_MAX_STREAMS_PER_CLIENT": 2, "RATELIMIT_STORAGE_URI": redis_url,
+              "PLAYGROUND_SINGLE_USER": True}
+    one, two = make_app(**config).test_client(), make_app(**config).test_client()
+    answer = reserve(one, ["fake/ok", "fake/cost"]).get_json()
+    held = redis.Redis.from_url(redis_url)
+    assert int(held.get("playground:inflight:127.0.0.1")) == 2
+    assert submit(two).status == 429  # the other instance sees the slots taken
+    for lane in answer["lanes"]:
+        _, events = stream_lane(two, lane["token"])
+        assert [name for name, _ in events][-1] == "result"
+    assert int(held.get("playground:inflight:127.0.0.1")) == 0
+    assert lane_states(Page(one.get(answer["url"]))) == ["complete", "complete"]
+
+
+def test_comparisons_on_each_database(make_app, upstream, db_url):
+    client = make_app(DATABASE_URL=db_url).test_client()
+    page = compare(client, ["fake/ok", "fake/cost"])
+    assert lane_states(page) == ["complete", "complete"]
+    answer = reserve(client, ["fake/ok", "fake/ok"]).get_json()
+    _, events = stream_lane(client, answer["lanes"][0]["token"])
+    assert [name for name, _ in events][-1] == "result"
+    assert stream_lane(client, answer["lanes"][0]["token"])[0].status_code == 403
+    assert len(Page(client.get("/history")).soup.select("tr.comparison-row")) == 2
