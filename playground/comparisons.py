@@ -150,6 +150,14 @@ class Comparisons:
             return conn.execute(comparisons.delete().where(
                 comparisons.c.owner == owner)).rowcount
 
+    def prune(self, now: float | None = None) -> int:
+        """Delete the comparisons none of whose lanes is kept, and tokens long spent."""
+        lanes_left = sa.select(runs.c.id).where(runs.c.comparison_id == comparisons.c.id)
+        with self._begin() as conn:
+            conn.execute(lane_tokens.delete().where(
+                lane_tokens.c.expires_at < (now or time.time()) - 86400))
+            return conn.execute(comparisons.delete().where(~lanes_left.exists())).rowcount
+
     # -- lane tokens -----------------------------------------------------------------------
     def issue(self, comparison_id: str, run_ids: list[str], owner: str, client: str,
               now: float | None = None) -> list[str]:

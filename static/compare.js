@@ -102,7 +102,10 @@
     const body = new FormData();
     body.append("csrf_token", csrf());
     body.append("lane", lane.token);
+    const key = form.querySelector("[name=user_key]");  // the visitor's own key, if offered
+    if (key && key.value) body.append("user_key", key.value);
     const started = performance.now();
+    let reasoning = 0;
     try {
       const response = await fetch(form.dataset.streamUrl, {
         method: "POST", body, signal: controller.signal,
@@ -123,6 +126,9 @@
             part("note").textContent = `First token after ${Math.round(performance.now() - started)} ms`;
           }
           part("text").textContent += data;
+        } else if (name === "reasoning") {
+          reasoning += data.length;  // shown whole once the lane ends; meanwhile, a count
+          part("note").textContent = `Reasoning… ${reasoning} characters`;
         } else if (name === "result") {
           const done = fromHTML(data.html);
           if (done) column.replaceWith(done);

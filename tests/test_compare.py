@@ -385,3 +385,29 @@ def test_comparisons_on_each_database(make_app, upstream, db_url):
     assert [name for name, _ in events][-1] == "result"
     assert stream_lane(client, answer["lanes"][0]["token"])[0].status_code == 403
     assert len(Page(client.get("/history")).soup.select("tr.comparison-row")) == 2
+
+
+def test_a_visitors_own_key_goes_with_every_lane_and_is_never_kept(make_app, upstream):
+    client = make_app(PLAYGROUND_ALLOW_USER_KEYS=True).test_client()
+    mine = "visitor-key-0123456789"
+    page = compare(client, ["fake/ok", "fake/cost"], user_key=mine)
+    assert lane_states(page) == ["complete", "complete"]
+    answer = reserve(client, ["fake/ok", "fake/ok"], user_key=mine).get_json()
+    response = client.post("/stream", data={"csrf_token": csrf_token(client), "user_key": mine,
+                                            "lane": answer["lanes"][0]["token"]})
+    assert response.status_code == 200
+    keys = {r["headers"]["Authorization"] for r in upstream.received}
+    assert keys == {f"Bearer {mine}"}
+    exported = client.get(f"{page.response.request.path}.jsonl").get_data(as_text=True)
+    assert mine not in exported and mine not in page.html
+
+
+def test_prune_removes_comparisons_left_without_lanes(make_app, upstream):
+    app = make_app()
+    client = app.test_client()
+    compare(client, ["fake/ok", "fake/ok"])
+    submit(client)
+    result = app.test_cli_runner().invoke(args=["runs", "prune", "--keep", "1"])
+    assert "Deleted 2 runs and 1 comparison left without lanes." in result.output
+    history = Page(client.get("/history"))
+    assert not history.soup.select("tr.comparison-row")
