@@ -411,3 +411,9 @@ def test_prune_removes_comparisons_left_without_lanes(make_app, upstream):
     assert "Deleted 2 runs and 1 comparison left without lanes." in result.output
     history = Page(client.get("/history"))
     assert not history.soup.select("tr.comparison-row")
+
+
+def test_a_reasoning_lane_shows_its_reasoning_beside_the_others(client, upstream):
+    page = compare(client, ["fake/reasoning", "fake/ok"])
+    assert page.soup.select_one("#lane-0 details.reasoning") is not None
+    assert page.soup.select_one("#lane-1 details.reasoning") is None
