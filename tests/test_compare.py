@@ -417,3 +417,14 @@ def test_a_reasoning_lane_shows_its_reasoning_beside_the_others(client, upstream
     page = compare(client, ["fake/reasoning", "fake/ok"])
     assert page.soup.select_one("#lane-0 details.reasoning") is not None
     assert page.soup.select_one("#lane-1 details.reasoning") is None
+
+
+def test_compare_from_a_run_page_starts_from_its_conversation_and_model(client, upstream):
+    run = submit(client, model="fake/markdown", prompt="Start here", system="Be kind")
+    link = run.soup.find("a", string="Compare…")["href"]
+    page = Page(client.get(link))
+    assert page.value("prompt") == "Start here" and page.value("system") == "Be kind"
+    assert page.value("lanes-0-model") == "fake/markdown"
+    assert len(page.soup.select(".lane-field")) >= 2
+    top = Page(client.get("/"))
+    assert top.soup.select_one("nav a[href='/compare']").get_text() == "Compare"
