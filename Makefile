@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: run test test-fast fuzz serve bench lint clean
+.PHONY: run test test-fast fuzz serve bench bench-peers lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -61,8 +61,26 @@ bench: $(VENV)/.dev
 	PYTHON=$(BIN)/python tests/provision.sh chromium
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
+# The peers live in environments of their own under bench/peers/ (git-ignored), from PyPI and
+# npm only: never in the app's requirements, never part of `make test`.
+PEERS := bench/peers
+$(PEERS)/.venv/.installed: $(PEERS)/requirements.txt
+	$(PYTHON) -m venv $(PEERS)/.venv
+	$(PEERS)/.venv/bin/python -m pip install --quiet --upgrade pip
+	$(PEERS)/.venv/bin/pip install --quiet -r $(PEERS)/requirements.txt
+	touch $@
+
+$(PEERS)/node_modules/.package-lock.json: $(PEERS)/package.json $(PEERS)/package-lock.json
+	tests/provision.sh node
+	cd $(PEERS) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+## bench-peers: the app beside the LiteLLM proxy and the Portkey gateway, ratios to each (offline)
+bench-peers: $(VENV)/.dev $(PEERS)/.venv/.installed $(PEERS)/node_modules/.package-lock.json
+	$(BIN)/python -m bench.peers $(BENCH_ARGS)
+
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
 
 clean:
-	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache .hypothesis test-artifacts
+	rm -rf $(VENV) node_modules bench/peers/.venv bench/peers/node_modules .pytest_cache .ruff_cache .hypothesis test-artifacts

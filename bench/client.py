@@ -103,21 +103,26 @@ class Playground:
 
 
 class Direct:
-    """The same calls straight to the fake upstream, as the app's ChatClient makes them."""
+    """The same calls straight to the fake upstream, as the app's ChatClient makes them.
 
-    def __init__(self, port: int) -> None:
+    With ``headers`` (a peer's key and routing headers) it calls any OpenAI-compatible server
+    on 127.0.0.1:port the same way, so a peer and the direct control share this client too.
+    """
+
+    def __init__(self, port: int, headers: dict | None = None) -> None:
         self.conn = Connection(port)
+        self.headers = headers or {}
 
     def complete(self, body: dict) -> tuple[int, bytes]:
         response = self.conn.request("POST", "/v1/chat/completions", json.dumps(body).encode(),
                                      {"Content-Type": "application/json",
-                                      "Accept": "application/json"})
+                                      "Accept": "application/json", **self.headers})
         return response.status, response.read()
 
     def stream(self, body: dict) -> http.client.HTTPResponse:
         return self.conn.request("POST", "/v1/chat/completions", json.dumps(body).encode(),
                                  {"Content-Type": "application/json",
-                                  "Accept": "text/event-stream"})
+                                  "Accept": "text/event-stream", **self.headers})
 
 
 def chat_body(model: str, prompt: str, stream: bool = False) -> dict:

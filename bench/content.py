@@ -84,3 +84,48 @@ def big_completion(size: int) -> dict:
                                               "bytes": [97, 108, 116]} for j in range(2)]})
     body["choices"][0]["message"]["content"] = " ".join(e["token"] for e in entries[:200])
     return body
+
+
+# Reply shapes that cost markdown-it the most per character (tests/test_markdown_cost.py;
+# playground/markdown_cost.py): name -> (a first line, the unit repeated).
+COSTLY_SHAPES = {
+    "one-line list items": ("", "- item\n"),
+    "'+' list items": ("", "+ a\n"),
+    "nested lists": ("", "- a\n  - b\n    - c\n"),
+    "ordered list items": ("", "1. item\n"),
+    "short lines": ("", "a\n"),
+    "paragraphs": ("", "a\n\n"),
+    "headings": ("", "## Heading\n"),
+    "blockquoted lists": ("", "> - a\n"),
+    "'![' openers": ("", "!["),
+    "'[a' openers": ("", "[a"),
+    "'[' alone": ("", "["),
+    "autolinks": ("", "<http://x.y/a> "),
+    "links": ("", "[a](http://x.y) "),
+    "images": ("", "![a](http://x.y/i.png) "),
+    "'*a'": ("", "*a"),
+    "'***a***'": ("", "***a*** "),
+    "'~~s~~'": ("", "~~s~~ "),
+    "'&amp;' entities": ("", "&amp; &#123; "),
+    "'<' alone": ("", "<"),
+    "'`a'": ("", "`a"),
+    "table rows": ("| a | b |\n|---|---|\n", "| x | y |\n"),
+    "python in one fence": ("```python\n", "def f(x):\n    return x * 2  # c\n"),
+    "small python fences": ("", "```python\nx = 1\n```\n"),
+    "a realistic answer": ("", None),
+}
+
+
+def costliest_formatted(name: str, budget_us: float, limit: int, estimate) -> str:
+    """The longest text of a shape still formatted as markdown: within the budget and limit."""
+    first, unit = COSTLY_SHAPES[name]
+    make = (lambda n: markdown_reply(n)) if unit is None else (lambda n: first + unit * n)
+    low, high = 0, limit  # the largest n whose text is within both, by bisection
+    while low < high:
+        n = (low + high + 1) // 2
+        text = make(n)
+        if len(text) <= limit and estimate(text) <= budget_us:
+            low = n
+        else:
+            high = n - 1
+    return make(low)

@@ -14,9 +14,9 @@ import json
 import multiprocessing
 import time
 
-from bench.content import big_completion, markdown_reply
+from bench.content import COSTLY_SHAPES, big_completion, costliest_formatted, markdown_reply
 from bench.stats import median, spread, summary
-from playground import diff, render, timeline
+from playground import diff, markdown_cost, render, timeline
 from playground.run import Run
 
 # A fast model: 6 characters every 1.5 ms (4,000 characters a second).
@@ -44,18 +44,25 @@ def _build() -> dict:
         "markdown_200k": (render.markdown_html, big_md, "200 KB reply, code blocks, tables"),
         "json_tree_1mb": (render.json_tree, big_json, "1 MB response JSON as a tree"),
         "present_1mb": (render.present, run, "everything _result.html needs, 1 MB JSON"),
-        "brackets_at_cap": (render.markdown_html, "[" * render.BRACKET_LIMIT,
-                            "BRACKET_LIMIT '[' (still parsed)"),
-        "brackets_100k": (render.markdown_html, "[" * 100_000, "100,000 '[' (plain text)"),
         "a_underscore_100k": (render.markdown_html, "a_" * half, "'a_' x 100,000"),
         "star_a_100k": (render.markdown_html, "*a" * half, "'*a' x 100,000"),
         "backtick_a_100k": (render.markdown_html, "`a" * half, "'`a' x 100,000"),
         "lt_200k": (render.markdown_html, "<" * render.MARKDOWN_LIMIT, "200,000 '<'"),
-        "link_open_at_cap": (render.markdown_html, "[a](" * (render.BRACKET_LIMIT - 1),
-                             "'[a](' up to the bracket cap"),
         "over_limit": (render.markdown_html, "a" * (render.MARKDOWN_LIMIT + 1),
                        "just over MARKDOWN_LIMIT (plain text)"),
+        **_worst_cases(),
     }
+
+
+def _worst_cases() -> dict:
+    """Each costly shape at the most of it that is still formatted: the ≤ 100 ms target."""
+    cases = {}
+    for name in COSTLY_SHAPES:
+        text = costliest_formatted(name, markdown_cost.BUDGET_US, render.MARKDOWN_LIMIT,
+                                   markdown_cost.estimate)
+        cases[f"worst: {name}"] = (render.markdown_html, text,
+                                   f"worst formatted case: {name}, {len(text):,} chars")
+    return cases
 
 
 def _cycle(count: int, stride: int, end: str) -> str:
@@ -177,14 +184,15 @@ def _measure(name: str, reps: int, budget_s: float, out) -> None:
     """Child: one untimed warm-up, then up to reps timed calls within budget_s."""
     func, arg, _ = _cases()[name]
     func(arg)
-    times, deadline = [], time.monotonic() + budget_s
+    times, cpu, deadline = [], [], time.monotonic() + budget_s
     for _ in range(reps):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.thread_time()
         func(arg)
         times.append((time.perf_counter() - start) * 1000)
+        cpu.append((time.thread_time() - start_cpu) * 1000)
         if time.monotonic() > deadline:
             break
-    out.send(times)
+    out.send((times, cpu))
 
 
 def render_cost(cfg) -> dict:
@@ -196,13 +204,15 @@ def render_cost(cfg) -> dict:
         child = context.Process(target=_measure, args=(name, cfg.render_reps, cfg.render_budget_s,
                                                        send), daemon=True)
         child.start()
-        times = receive.recv() if receive.poll(cfg.render_timeout_s) else None
+        times, cpu = receive.recv() if receive.poll(cfg.render_timeout_s) else (None, None)
         if child.is_alive():
             child.kill()
         child.join(5)
+        # CPU time is the render's own cost; wall time adds whatever else the machine ran.
         results[name] = {"label": label, "chars": _size(arg), "reps": len(times or []),
                          "median_ms": median(times) if times else None,
                          "max_ms": max(times) if times else None,
+                         "cpu_median_ms": median(cpu) if cpu else None,
                          "timed_out": times is None}
     for size in (20_000, 200_000):
         results[f"live_{size // 1000}k"] = _live_cost(cfg, size)

@@ -14,13 +14,14 @@ from functools import cache, lru_cache
 
 import nh3
 from markdown_it import MarkdownIt
+from markdown_it.renderer import RendererHTML
 from markupsafe import Markup, escape
 from pygments import highlight
 from pygments.formatters import HtmlFormatter
 from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
 
-from playground import codegen
+from playground import codegen, markdown_cost
 
 MARKDOWN_LIMIT = 200_000  # characters rendered as markdown; beyond, escaped plain text
 LIVE_LIMIT = 100_000  # characters of a streaming reply rendered live; beyond, raw text to the end
@@ -33,11 +34,6 @@ LIVE_MS_PER_CHAR = 0.001
 LIVE_CPU_SHARE = 0.25
 # Leaf blocks whose end is written in their own lines: what follows cannot reach back into them.
 CLOSED_BLOCKS = {"heading_open", "hr", "fence"}
-# markdown-it spends ~35 µs per unmatched '[' (100,000 of them took 3.5 s), so cap them.
-BRACKET_LIMIT = 2_000
-# Emphasis delimiters cost ~7 µs each ('*a' x 100,000 took 1 s on one gevent worker, stalling
-# every stream on it); 20,000 bounds that to ~0.15 s and still fits any real reply.
-EMPHASIS_LIMIT = 20_000
 TREE_LIMIT = 2_000_000  # characters of JSON drawn as a foldable tree; beyond, plain text
 # Characters of Get code coloured by Pygments; beyond (a very long prompt), escaped plain text.
 CODE_HIGHLIGHT_LIMIT = 100_000
@@ -61,14 +57,43 @@ BIDI_NAMES = {chr(c): f"[U+{c:04X}]" for c in (*range(0x202A, 0x202F), *range(0x
 _FORMATTER = HtmlFormatter(nowrap=True, classprefix="hl-")
 
 
+@lru_cache(maxsize=len(LEXERS))
+def _lexer(name: str):
+    """A Pygments lexer, made once per language: finding one costs ~0.2 ms."""
+    try:
+        return get_lexer_by_name(name)
+    except ClassNotFound:
+        return None
+
+
 def _highlight(code: str, lang: str, _attrs: str) -> str:
     name = (lang or "").strip().lower()
-    if name not in LEXERS:
+    lexer = _lexer(name) if name in LEXERS else None
+    if lexer is None:
         return ""  # markdown-it escapes it as plain text
-    try:
-        return highlight(code, get_lexer_by_name(name), _FORMATTER)
-    except ClassNotFound:
-        return ""
+    return highlight(code, lexer, _FORMATTER)
+
+
+class _Uncoloured:
+    """The renderer's options with no highlighter: for code past the colouring budget."""
+
+    highlight = None
+
+    def __init__(self, options) -> None:
+        self._options = options
+
+    def __getattr__(self, name):
+        return getattr(self._options, name)
+
+
+def _fence(self, tokens, idx, options, env) -> str:
+    """A fenced code block, coloured while the reply's HIGHLIGHT_LIMIT lasts (Pygments is
+    the costliest part of a reply full of code), then plain."""
+    spent = env.get("highlighted", 0) + len(tokens[idx].content)
+    env["highlighted"] = min(spent, markdown_cost.HIGHLIGHT_LIMIT + 1)
+    if spent > markdown_cost.HIGHLIGHT_LIMIT:
+        options = _Uncoloured(options)
+    return RendererHTML.fence(self, tokens, idx, options, env)
 
 
 def _image_as_link(self, tokens, idx, options, env) -> str:
@@ -83,6 +108,7 @@ def _image_as_link(self, tokens, idx, options, env) -> str:
 def _markdown() -> MarkdownIt:
     md = MarkdownIt("js-default", {"highlight": _highlight}).enable(["table", "strikethrough"])
     md.add_render_rule("image", _image_as_link)
+    md.add_render_rule("fence", _fence)
     return md
 
 
@@ -107,24 +133,25 @@ def markdown_html(text: str | None, limit: int = MARKDOWN_LIMIT) -> Markup:
     text = neutralize_controls(text or "")
     if len(text) > limit:
         reason = f"it is {len(text):,} characters long, over the {limit:,} rendered as markdown"
-    elif text.count("[") > BRACKET_LIMIT:
-        reason = f"it has over {BRACKET_LIMIT:,} '[' characters, too costly to parse as links"
-    elif text.count("*") + text.count("_") > EMPHASIS_LIMIT:
-        reason = f"it has over {EMPHASIS_LIMIT:,} '*' and '_' characters, too costly to parse"
+    elif (cost := markdown_cost.estimate(text)) > markdown_cost.BUDGET_US:
+        reason = _costly(cost)
     else:
         return sanitize(_markdown().render(text))
     return Markup('<p class="notice">This reply is shown as plain text: {}.</p>'
                   '<pre class="plain">{}</pre>').format(reason, text)
 
 
-def _live_reason(length: int, brackets: int, emphasis: int, limit: int) -> str | None:
+def _costly(cost_us: float) -> str:
+    return (f"its shape would take about {cost_us / 1000:,.0f} ms to format, over the "
+            f"{markdown_cost.BUDGET_US // 1000} ms a reply may take")
+
+
+def _live_reason(length: int, cost: markdown_cost.Estimate, limit: int) -> str | None:
     """Why live snapshots stop, or None while they can go on; mirrors markdown_html's caps."""
     if length > limit:
         return f"the reply is over {limit:,} characters"
-    if brackets > BRACKET_LIMIT:
-        return f"the reply has over {BRACKET_LIMIT:,} '[' characters"
-    if emphasis > EMPHASIS_LIMIT:
-        return f"the reply has over {EMPHASIS_LIMIT:,} '*' and '_' characters"
+    if cost.over:
+        return "the reply's shape would take too long to format"
     return None
 
 
@@ -145,12 +172,13 @@ class LiveMarkdown:
         self.length = 0  # characters fed, after neutralising controls
         self.snapshots = 0
         self.rendered_chars = 0  # characters parsed by snapshots so far: what they cost
-        self._brackets = self._emphasis = 0
+        self._cost = markdown_cost.Estimate()
         self._pending_cr = False
         self._done: list[str] = []  # the text above the cut
         self._done_html: list[str] = []  # its sanitized HTML, block group by block group
         self._done_refs: dict = {}  # link references defined above the cut
         self._done_links = False  # whether the text above the cut has a '['
+        self._done_highlighted = 0  # characters of code above the cut, for HIGHLIGHT_LIMIT
         self._tail: list[str] = []  # the text below the cut, in pieces until joined
         self._last_ms: float | None = None
         self._last_cost = 0  # characters the last snapshot parsed
@@ -162,9 +190,8 @@ class LiveMarkdown:
             return
         delta = neutralize_controls(delta)
         self.length += len(delta)
-        self._brackets += delta.count("[")
-        self._emphasis += delta.count("*") + delta.count("_")
-        self.stopped = _live_reason(self.length, self._brackets, self._emphasis, self.limit)
+        self._cost.feed(delta)
+        self.stopped = _live_reason(self.length, self._cost, self.limit)
         if self.stopped:
             self._done = self._tail = self._done_html = []
             return
@@ -197,8 +224,10 @@ class LiveMarkdown:
             # '[x]' above the cut may become a link now that '[x]: url' is defined below it.
             tail = "".join(self._done) + tail
             self._done, self._done_html, self._done_refs, self._done_links = [], [], {}, False
+            self._done_highlighted = 0
             env = {"references": {}}
             tokens = md.parse(tail, env)
+        env["highlighted"] = self._done_highlighted  # code coloured above the cut counts
         self.snapshots += 1
         self._last_cost = len(tail)
         self.rendered_chars += len(tail)
@@ -211,6 +240,7 @@ class LiveMarkdown:
             index, line, offset = cut
             self._done_html.append(str(sanitize(md.renderer.render(tokens[:index], md.options,
                                                                     env))))
+            self._done_highlighted = env["highlighted"]
             self._done.append(tail[:offset])
             self._done_links = self._done_links or "[" in tail[:offset]
             for label, ref in env["references"].items():
