@@ -30,7 +30,7 @@ from playground.lanes import stream_lane
 from playground.live import LIVE, LiveRun
 from playground.owners import current_owner
 from playground.providers import CUSTOM, Choice, ProviderRefused, Providers, visitor_key
-from playground.render import present
+from playground.render import code_view, present
 from playground.run import Run
 from playground.store import Saved, Store, current_store
 from playground.upstream import ChatClient
@@ -72,7 +72,7 @@ def form_for(run: Run) -> PromptForm:
 
 def render_playground(form: PromptForm | None = None, run: Run | None = None, *,
                       notice: str | None = None, formdata=None, record=None,
-                      limit: OverBudget | None = None) -> str:
+                      limit: OverBudget | None = None, live_code: dict | None = None) -> str:
     """The whole page: the form (as typed) and, when there is one, the run's result.
 
     ``record`` is the saved run's row, for its page's share, export and delete actions.
@@ -84,7 +84,7 @@ def render_playground(form: PromptForm | None = None, run: Run | None = None, *,
     current_owner()  # settle the owner id with the form's page, before runs race to create it
     return render_template("index.html", form=form, view=present(run) if run else None,
                            notice=notice, demo=chat.demo, base_url=chat.base_url, record=record,
-                           limit=limit, providers=providers())
+                           limit=limit, providers=providers(), live_code=live_code)
 
 
 def begin(store: Store, run: Run, owner: str, choice: Choice) -> LiveRun | None:
@@ -283,6 +283,37 @@ def stream():
                         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
     response.call_on_close(release)  # also when the body was never iterated
     return response
+
+
+@bp.post("/code")
+def live_code():
+    """Get code for the form as it is now: the body it would send, as code; nobody is called.
+
+    Without JavaScript the "Get code" button posts the form here and the page comes back with
+    the panel; the page's script asks for the panel alone (and for the streamed call, which
+    is what it sends) and shows it in place.
+    """
+    form = prompt_form()
+    script = request.headers.get("X-Get-Code") == "stream"
+    try:
+        if not form.validate():
+            raise Refused
+        choice = providers().pick(form.provider.data, form.base_url.data, visitor_key(request))
+    except (Refused, ProviderRefused) as exc:
+        if isinstance(exc, ProviderRefused):
+            form[exc.field].errors = [*form[exc.field].errors, exc.message]
+        if script:
+            return jsonify(errors=form.errors), 400
+        return render_playground(form), 400
+    body = form.to_body()
+    if script:
+        body = {**body, "stream": True, "stream_options": {"include_usage": True}}
+    run = Run(request=body, endpoint=choice.client.endpoint, provider=choice.name,
+              demo=choice.client.demo, stream=script)
+    code = code_view(run)
+    if script:
+        return jsonify(html=render_template("_live_code.html", code=code)), 200, PRIVATE
+    return render_playground(form, live_code=code), 200, PRIVATE
 
 
 @bp.get("/models")
