@@ -429,3 +429,11 @@ def test_compare_from_a_run_page_starts_from_its_conversation_and_model(client, 
     assert len(page.soup.select(".lane-field")) >= 2
     top = Page(client.get("/"))
     assert top.soup.select_one("nav a[href='/compare']").get_text() == "Compare"
+
+
+def test_a_lanes_run_page_leads_back_to_its_comparison(client, upstream):
+    page = compare(client, ["fake/ok", "fake/cost"])
+    path = page.response.request.path
+    run_link = page.soup.select("#lane-1 .lane-actions a")[1]["href"]
+    run_page = Page(client.get(run_link))
+    assert run_page.soup.find("a", string="Its comparison")["href"] == f"{path}#lane-1"
