@@ -23,6 +23,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_wtf.csrf import CSRFError
 from werkzeug.datastructures import MultiDict
 
 from playground import lanes
@@ -91,14 +92,16 @@ def diff_view(found: list, first, second) -> dict | None:
 
 
 def render_compare(form: CompareForm, record=None, found=None, *, shared: bool = False,
-                   limit: OverBudget | None = None, status: str | None = None) -> str:
+                   limit: OverBudget | None = None, status: str | None = None,
+                   notice: str | None = None) -> str:
     found = found or []
     runs = [run for _row, run in found]
     return render_template(
         "compare.html", form=form, record=record, lanes=lane_views(found, shared),
         metrics=metrics(runs) if runs else None, total_cost=total_cost(runs),
         diff=diff_view(found, request.args.get("a"), request.args.get("b")) if found else None,
-        shared=shared, limit=limit, status=status, min_lanes=MIN_LANES, max_lanes=MAX_LANES,
+        shared=shared, limit=limit, status=status, notice=notice, min_lanes=MIN_LANES,
+        max_lanes=MAX_LANES,
         providers=current_app.extensions["providers"],
         demo=current_app.extensions["providers"].default.demo)
 
@@ -178,6 +181,16 @@ def start(form: CompareForm):
                 zip(tokens, reservation.runs, reservation.run_ids, strict=True))]), 200, PRIVATE
     lanes.run_all(reservation)
     return redirect(url, 303)
+
+
+@bp.errorhandler(CSRFError)
+def csrf_failed(error):
+    """An expired or missing token on the compare form: the form back, as typed, to run again."""
+    if request.endpoint != "compare.run":
+        return render_template("csrf_error.html"), 400
+    message = ("The form's security token was missing or expired (or the form came from "
+               "another site). Your input is kept below: press Run all lanes again.")
+    return render_compare(compare_form(request.form), notice=message), 400
 
 
 @bp.get("/compare/<comparison_id>")

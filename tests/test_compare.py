@@ -437,3 +437,13 @@ def test_a_lanes_run_page_leads_back_to_its_comparison(client, upstream):
     run_link = page.soup.select("#lane-1 .lane-actions a")[1]["href"]
     run_page = Page(client.get(run_link))
     assert run_page.soup.find("a", string="Its comparison")["href"] == f"{path}#lane-1"
+
+
+def test_an_expired_form_comes_back_as_typed_and_sends_nothing(make_app, upstream):
+    client = make_app(WTF_CSRF_ENABLED=True).test_client()
+    data = compare_form(client, ["fake/ok", "fake/cost"], **{"lanes-1-temperature": "0.4"})
+    data["csrf_token"] = "expired"
+    page = Page(client.post("/compare", data=data))
+    assert page.status == 400 and "security token" in page.text(".banner-warn")
+    assert page.value("lanes-1-model") == "fake/cost" and page.value("lanes-1-temperature") == "0.4"
+    assert upstream.received == []
