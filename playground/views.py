@@ -198,6 +198,8 @@ def database_down(error):
 @bp.post("/")
 def run():
     """Run once, save, and redirect to the run's own page, so a reload never re-sends it."""
+    if request.form.get("action") == "code":  # the Get code button: show, send nothing
+        return live_code()
     form = prompt_form()
     try:
         choice, release = _admit(form)
@@ -289,9 +291,9 @@ def stream():
 def live_code():
     """Get code for the form as it is now: the body it would send, as code; nobody is called.
 
-    Without JavaScript the "Get code" button posts the form here and the page comes back with
-    the panel; the page's script asks for the panel alone (and for the streamed call, which
-    is what it sends) and shows it in place.
+    Without JavaScript the "Get code" button posts the form (action=code) and the page comes
+    back with the panel; the page's script asks here for the panel alone (and for the streamed
+    call, which is what it sends) and shows it in place.
     """
     form = prompt_form()
     script = request.headers.get("X-Get-Code") == "stream"

@@ -12,7 +12,7 @@
     if (!window.fetch) return;  // the plain post shows the same panel
     event.preventDefault();
     try {
-      const response = await fetch(button.getAttribute("formaction"), {
+      const response = await fetch(button.dataset.codeUrl, {
         method: "POST",
         body: new FormData(form),
         headers: { "X-CSRFToken": form.querySelector("[name=csrf_token]").value, "X-Get-Code": "stream" },
@@ -24,8 +24,13 @@
       const panel = result.querySelector("details.get-code > summary");
       if (panel) panel.focus();
     } catch (error) {
-      // Invalid input or an expired form: the normal post shows why, next to the fields.
-      form.setAttribute("action", button.getAttribute("formaction"));
+      // Invalid input or an expired form: the normal post shows why, next to the fields
+      // (posted as the button would post it, past the page's streaming Run).
+      const action = document.createElement("input");
+      action.type = "hidden";
+      action.name = button.name;
+      action.value = button.value;
+      form.appendChild(action);
       HTMLFormElement.prototype.submit.call(form);
     }
   });

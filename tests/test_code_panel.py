@@ -159,7 +159,7 @@ def test_a_demo_run_shows_code_for_the_ai_ml_api_with_a_note(demo_app):
 def test_live_form_code_sends_what_the_form_would_send(key, client, upstream, tmp_path):
     fields = {"prompt": HOSTILE, "system": "Be brief.", "temperature": "0.3",
               "extra": '{"top_k": 40}'}
-    page = Page(client.post("/code", data=form(client, **fields)))
+    page = Page(client.post("/", data=form(client, action="code", **fields)))
     assert page.status == 200 and upstream.received == []  # nobody was called
     assert page.value("prompt") == HOSTILE  # the form comes back as typed
     assert page.soup.select_one("#live-get-code[open]") is not None
@@ -186,7 +186,7 @@ def test_live_form_code_for_the_script_is_the_streamed_call(client, upstream, tm
 
 
 def test_live_form_code_refuses_an_invalid_form_and_calls_nobody(client, upstream):
-    page = Page(client.post("/code", data=form(client, prompt="", temperature="9")))
+    page = Page(client.post("/", data=form(client, prompt="", temperature="9", action="code")))
     assert page.status == 400 and page.field_errors("prompt") == "Write a prompt to send."
     assert page.soup.select_one("#live-get-code") is None and upstream.received == []
     response = client.post("/code", data=form(client, prompt=""),
