@@ -20,7 +20,8 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from playground import access, blueprints, settings, store
 from playground.budget import Budget
-from playground.forms import field_attributes
+from playground.composer import field_attributes
+from playground.images import MAX_RUN_IMAGE_BYTES
 from playground.providers import Providers
 
 CONTENT_SECURITY_POLICY = (
@@ -28,6 +29,7 @@ CONTENT_SECURITY_POLICY = (
     "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
     "form-action 'self'; frame-ancestors 'none'"
 )
+TEXT_BYTES = 8 * 1024 * 1024  # the largest text field (pasted messages, up to 2M characters)
 csrf = CSRFProtect()
 log = logging.getLogger("playground")
 
@@ -53,9 +55,12 @@ def create_app(test_config: dict | None = None) -> Flask:
     """Create and configure the playground."""
     app = Flask(__name__, instance_relative_config=True)
     app.config.from_mapping(
-        MAX_CONTENT_LENGTH=2 * 1024 * 1024,
-        MAX_FORM_MEMORY_SIZE=2 * 1024 * 1024,
-        MAX_FORM_PARTS=100,
+        # Sized for a conversation: 200 turns of a handful of fields each, any one text field
+        # up to the import box, and uploads up to a run's image cap. A body past this is
+        # refused from its Content-Length, before it is read.
+        MAX_CONTENT_LENGTH=MAX_RUN_IMAGE_BYTES + TEXT_BYTES + 4 * 1024 * 1024,
+        MAX_FORM_MEMORY_SIZE=TEXT_BYTES,
+        MAX_FORM_PARTS=2000,
         WTF_CSRF_TIME_LIMIT=None,  # a tab left open overnight still runs
         # Referrer-Policy: no-referrer means browsers send no Referer, which Flask-WTF's
         # HTTPS-only referrer check would refuse on every post. The session-bound token,
@@ -108,14 +113,16 @@ def when(timestamp: float) -> str:
 def _limit_form_fields():
     """Refuse cross-site posts and over-long url-encoded forms before they are parsed further.
 
-    MAX_FORM_PARTS only bounds multipart forms; url-encoded ones are bounded the same way.
+    MAX_FORM_PARTS only bounds multipart forms; url-encoded ones are bounded the same way,
+    and to the text a form can hold (they carry no files, and are read whole at once).
     """
     if request.method == "POST" and request.headers.get("Sec-Fetch-Site") == "cross-site":
         abort(403)
-    if (request.method == "POST" and request.mimetype == "application/x-www-form-urlencoded"
-            and sum(1 for _ in request.form.items(multi=True)) >
-            current_app.config["MAX_FORM_PARTS"]):
-        abort(413)
+    if request.method == "POST" and request.mimetype == "application/x-www-form-urlencoded":
+        if (request.content_length or 0) > current_app.config["MAX_FORM_MEMORY_SIZE"]:
+            abort(413)
+        if sum(1 for _ in request.form.items(multi=True)) > current_app.config["MAX_FORM_PARTS"]:
+            abort(413)
 
 
 def _security_headers(response):
@@ -138,8 +145,9 @@ def _register_error_pages(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(error):
         messages = {
-            413: "The form was larger than this server accepts (2 MB, 100 fields). "
-                 "Shorten the prompt and try again; your browser's Back button has your text.",
+            413: "The form was larger than this server accepts: images up to 5 MB each and "
+                 "20 MB per run, text up to 8 MB, 2,000 fields. Nothing was sent. Shorten it "
+                 "and try again; your browser's Back button has your text.",
             404: "There is no page at this address.",
             405: "This address does not accept that kind of request.",
             403: "Forms can only be sent from this site's own pages.",

@@ -26,16 +26,22 @@ from flask import (
 from flask_wtf.csrf import CSRFError
 from werkzeug.datastructures import MultiDict
 
-from playground import lanes
+from playground import lanes, workbench
 from playground.budget import OverBudget
 from playground.compare_form import MAX_LANES, MIN_LANES, CompareForm
 from playground.comparisons import Comparisons
+from playground.composer import blank_turn, first_problem, turn_views, variable_views
+from playground.conversation import ROLES
 from playground.diff import word_diff
+from playground.forms import ConversationForm
 from playground.owners import current_owner
+from playground.records import export_record
 from playground.render import present
+from playground.reopen import form_data
 from playground.run import Run
 from playground.scoreboard import metrics, reply_text, total_cost
-from playground.store import current_store, export_record
+from playground.store import current_store
+from playground.views import empty_fields, images
 
 bp = Blueprint("compare", __name__)
 PRIVATE = {"Cache-Control": "private, no-store"}
@@ -46,32 +52,47 @@ def comparisons() -> Comparisons:
     return Comparisons(current_store())
 
 
-_POSTED = object()  # the form reads the request's own post
+PLACEHOLDER_MODEL = "compare"  # the conversation form wants a model; each lane names its own
 
 
-def compare_form(formdata=_POSTED, data=None) -> CompareForm:
-    """The compare form with this server's caps and provider choices."""
+def compare_form(formdata: MultiDict, errors: dict | None = None) -> CompareForm:
+    """The compare form from explicit fields: the lanes, and the conversation beside them."""
     config = current_app.config
     choices = [c for c in current_app.extensions["providers"].choices() if c[0] != "custom"]
-    posted = {} if formdata is _POSTED else {"formdata": formdata}
-    return CompareForm(**posted, data=data, max_tokens_cap=config["PLAYGROUND_MAX_TOKENS_CAP"],
-                       prompt_cap=config["PLAYGROUND_PROMPT_CAP"], provider_choices=choices)
+    conversation = ConversationForm(
+        MultiDict([*((k, v) for k, v in formdata.items(multi=True) if k != "model"),
+                   ("model", PLACEHOLDER_MODEL)]),
+        max_tokens_cap=config["PLAYGROUND_MAX_TOKENS_CAP"],
+        prompt_cap=config["PLAYGROUND_PROMPT_CAP"], images=images(), extra_errors=errors)
+    form = CompareForm(formdata, conversation=conversation,
+                       max_tokens_cap=config["PLAYGROUND_MAX_TOKENS_CAP"],
+                       provider_choices=choices)
+    form.source = formdata
+    return form
 
 
-def starting_data(run: Run | None = None) -> dict:
-    """A new comparison's fields: the default model beside the demo's (or the run's)."""
+def starting_fields(run: Run | None = None) -> MultiDict:
+    """A new comparison's fields: the demo's three speeds (or the default model), or a run's
+    conversation with its model in the first lane ("Compare…" on a run page)."""
     default = current_app.config["PLAYGROUND_DEFAULT_MODEL"]
     demo = current_app.extensions["providers"].default.demo
     models = ["demo-fast", "demo", "demo-slow"] if demo else [default, ""]
-    data: dict = {"lanes": [{"model": m} for m in models]}
-    if run is not None:
-        messages = run.request.get("messages") if isinstance(run.request, dict) else None
-        for message in messages if isinstance(messages, list) else []:
-            if isinstance(message, dict) and isinstance(message.get("content"), str):
-                key = "system" if message.get("role") == "system" else "prompt"
-                data[key] = message["content"]
-        data["lanes"][0] = {"model": run.model, "provider": run.provider}
-    return data
+    fields = empty_fields() if run is None else form_data(run)
+    keep = [(k, v) for k, v in fields.items(multi=True)
+            if k.startswith(("turns-", "variables-", "tools", "tool_choice"))]
+    if run is not None:  # the run's model and overrides in the first lane
+        models[0] = run.model
+        keep += [(f"lanes-0-{name}", fields[name]) for name in (
+            "provider", "temperature", "max_tokens", "top_p", "seed") if fields.get(name)]
+    return MultiDict([*keep, *((f"lanes-{n}-model", m) for n, m in enumerate(models))])
+
+
+def saved_fields(record) -> MultiDict:
+    """A saved comparison's form, as it was posted."""
+    data = json.loads(record.data)
+    posted = data.get("posted") if isinstance(data, dict) else None
+    return MultiDict([(k, v) for k, v in posted or [] if isinstance(k, str) and
+                      isinstance(v, str)])
 
 
 # -- pages ---------------------------------------------------------------------------------
@@ -93,11 +114,15 @@ def diff_view(found: list, first, second) -> dict | None:
 
 def render_compare(form: CompareForm, record=None, found=None, *, shared: bool = False,
                    limit: OverBudget | None = None, status: str | None = None,
-                   notice: str | None = None) -> str:
+                   focus: str | None = None, notice: str | None = None) -> str:
     found = found or []
     runs = [run for _row, run in found]
+    conversation = form.conversation
     return render_template(
         "compare.html", form=form, record=record, lanes=lane_views(found, shared),
+        turns=turn_views(conversation), variables=variable_views(conversation),
+        focus=focus or (first_problem(conversation) if not record else None),
+        blank_turn=blank_turn, roles=ROLES,
         metrics=metrics(runs) if runs else None, total_cost=total_cost(runs),
         diff=diff_view(found, request.args.get("a"), request.args.get("b")) if found else None,
         shared=shared, limit=limit, status=status, notice=notice, min_lanes=MIN_LANES,
@@ -120,8 +145,7 @@ def index():
     if request.args.get("run"):
         found = current_store().get(request.args["run"], current_owner())
         run = found[1] if found else None
-    form = compare_form(None, data=starting_data(run))
-    return render_compare(form), 200, PRIVATE
+    return render_compare(compare_form(starting_fields(run))), 200, PRIVATE
 
 
 def edited(formdata: MultiDict, action: str) -> tuple[MultiDict, str]:
@@ -155,10 +179,21 @@ def wants_tokens() -> bool:
 def run():
     """Reserve the lanes, then stream them (script) or send them all and show the result."""
     action = request.form.get("action", "run")
-    if action != "run":
+    if action == "add-lane" or LANE_ACTION.fullmatch(action):
         formdata, message = edited(request.form, action)
         return render_compare(compare_form(formdata), status=message), 200, PRIVATE
-    return start(compare_form())
+    # The conversation editor's own buttons (add, delete, move a turn, import…) work here as
+    # on the playground: the form comes back changed, and nothing is sent.
+    post = workbench.read(request.form, request.files, images())
+    if post.action == "export":
+        return Response(workbench.export(post.turns, images()), mimetype="application/json",
+                        headers={**PRIVATE, "Content-Disposition":
+                                 'attachment; filename="messages.json"'})
+    if post.action != "run":
+        done = workbench.edit(post, images())
+        return render_compare(compare_form(done.formdata, done.errors), status=done.message,
+                              focus=done.focus), 200, PRIVATE
+    return start(compare_form(post.formdata, post.errors))
 
 
 def start(form: CompareForm):
@@ -190,14 +225,15 @@ def csrf_failed(error):
         return render_template("csrf_error.html"), 400
     message = ("The form's security token was missing or expired (or the form came from "
                "another site). Your input is kept below: press Run all lanes again.")
-    return render_compare(compare_form(request.form), notice=message), 400
+    post = workbench.read(request.form, None, None)  # nothing kept from a post refused
+    return render_compare(compare_form(post.formdata, post.errors), notice=message), 400
 
 
 @bp.get("/compare/<comparison_id>")
 def page(comparison_id: str):
     """The comparison as it was: its form, lanes, metrics and diff; nobody is called."""
     record = own(comparison_id)
-    form = compare_form(None, data=json.loads(record.data))
+    form = compare_form(saved_fields(record))
     return render_compare(form, record, comparisons().lanes(record)), 200, PRIVATE
 
 
@@ -227,26 +263,9 @@ def diff(comparison_id: str):
 @bp.post("/compare/<comparison_id>/rerun")
 def rerun(comparison_id: str):
     """Send the same comparison again, as a new one."""
-    record = own(comparison_id)
-    data = json.loads(record.data)
-    formdata = MultiDict(flatten(data))
+    formdata = saved_fields(own(comparison_id))
     formdata.add("csrf_token", request.form.get("csrf_token", ""))
     return start(compare_form(formdata))
-
-
-def flatten(data: dict) -> list[tuple[str, str]]:
-    """A saved comparison's fields as the form would post them."""
-    items = []
-    for key in ("system", "prompt", "seed"):
-        if data.get(key) is not None:
-            items.append((key, str(data[key])))
-    if data.get("same_seed"):
-        items.append(("same_seed", "y"))
-    for number, lane in enumerate(data.get("lanes") or []):
-        for key, value in (lane or {}).items():
-            if value is not None:
-                items.append((f"lanes-{number}-{key}", str(value)))
-    return items
 
 
 @bp.post("/compare/<comparison_id>/share")
@@ -279,7 +298,7 @@ def shared(token: str):
     record = comparisons().get_shared(token)
     if record is None:
         abort(404)
-    form = compare_form(None, data=json.loads(record.data))
+    form = compare_form(saved_fields(record))
     return render_compare(form, record, comparisons().lanes(record), shared=True), 200, \
         {**PRIVATE, "X-Robots-Tag": "noindex"}
 

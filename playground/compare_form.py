@@ -4,8 +4,9 @@ Each lane has its model, its provider (where several are configured) and its own
 a shared seed, when ticked, is sent by every lane. Every value is typed and bounded here, as
 the playground's form bounds its own, before anything is reserved or sent.
 
-``conversation`` is the one seam to the conversation editor: it reads the conversation part
-of the form (today the system prompt and the prompt) into the messages every lane sends.
+The conversation is the playground's own editor (``ConversationForm``: turns, images,
+variables, tools), posted with the lanes in one form; ``conversation`` is the one seam to it:
+the part of the body every lane sends.
 """
 
 from __future__ import annotations
@@ -28,16 +29,18 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Vali
 
 from playground.forms import (
     MAX_TOKENS_LIMIT,
-    PROMPT_LIMIT,
-    PromptForm,
+    ConversationForm,
     finite,
     not_huge,
     printable,
 )
+from playground.records import prompt_of
 
 MIN_LANES, MAX_LANES = 2, 4
 EFFORTS = [("", "Not sent"), ("low", "low"), ("medium", "medium"), ("high", "high")]
 RESERVED_LANE = {"model", "messages", "stream", "stream_options", "seed"}
+CONVERSATION = ("messages", "tools", "tool_choice")  # what every lane sends alike
+NOT_KEPT = {"csrf_token", "action", "user_key"}  # never saved with a comparison
 
 
 class LaneForm(Form):
@@ -61,7 +64,7 @@ class LaneForm(Form):
         """The playground's own checks (depth, finite numbers, an object), and no lane keys."""
         if not (field.data or "").strip() or field.errors:
             return
-        probe = PromptForm(formdata=None, meta={"csrf": False})
+        probe = ConversationForm(None, meta={"csrf": False})
         probe.extra.data = field.data
         try:
             probe.validate_extra(probe.extra)
@@ -74,29 +77,24 @@ class LaneForm(Form):
 
 
 class CompareForm(FlaskForm):
-    """The conversation, the lanes and the shared seed."""
+    """The lanes and the shared seed; the conversation is its own form, posted alongside."""
 
-    system = TextAreaField("System prompt", validators=[Optional(), Length(max=PROMPT_LIMIT)])
-    prompt = TextAreaField("Prompt", validators=[DataRequired("Write a prompt to send."),
-                                                 Length(max=PROMPT_LIMIT)])
-    # One more entry than allowed is read, so a post of too many lanes is refused, not cut.
     lanes = FieldList(FormField(LaneForm), min_entries=MIN_LANES, max_entries=MAX_LANES + 1)
     same_seed = BooleanField("Same seed in every lane")
     seed = IntegerField("Shared seed", validators=[Optional(), not_huge,
                                                    NumberRange(-(2**63), 2**63 - 1)])
 
-    def __init__(self, *args, max_tokens_cap: int | None = None,
-                 prompt_cap: int = PROMPT_LIMIT, provider_choices=(), **kwargs) -> None:
+    def __init__(self, *args, conversation: ConversationForm, max_tokens_cap: int | None = None,
+                 provider_choices=(), **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.max_tokens_cap, self.prompt_cap = max_tokens_cap, prompt_cap
+        self.conversation, self.max_tokens_cap = conversation, max_tokens_cap
         for lane in self.lanes:
             lane.provider.choices = list(provider_choices)
 
-    def validate_prompt(self, field) -> None:
-        size = len(field.data or "") + len(self.system.data or "")
-        if size > self.prompt_cap:
-            raise ValidationError(f"This server accepts at most {self.prompt_cap:,} characters "
-                                  f"of prompt (system prompt included); this is {size:,}.")
+    def validate(self, extra_validators=None) -> bool:
+        """The lanes and the conversation: nothing is reserved unless both pass."""
+        lanes_ok = super().validate(extra_validators)
+        return self.conversation.validate() and lanes_ok
 
     def validate_seed(self, field) -> None:
         if self.same_seed.data and field.data is None:
@@ -111,18 +109,17 @@ class CompareForm(FlaskForm):
                 tokens.errors = [*tokens.errors, f"This server allows at most {cap:,}."]
                 raise ValidationError("A lane asks for more tokens than this server allows.")
 
-    def conversation(self) -> list[dict]:
-        """The messages every lane sends: the seam to the conversation editor."""
-        messages = []
-        if (self.system.data or "").strip():
-            messages.append({"role": "system", "content": self.system.data})
-        messages.append({"role": "user", "content": self.prompt.data})
-        return messages
+    def shared_body(self) -> dict:
+        """What every lane sends alike (messages, tools): the seam to the conversation editor."""
+        if not hasattr(self, "_shared"):
+            body = self.conversation.to_body()  # variables filled in, images as data: URLs
+            self._shared = {key: body[key] for key in CONVERSATION if key in body}
+        return self._shared
 
     def lane_body(self, number: int) -> dict:
         """The request body of one lane: the conversation, its model and its overrides."""
         lane = self.lanes.entries[number].form
-        body: dict = {"model": lane.model.data.strip(), "messages": self.conversation()}
+        body: dict = {"model": lane.model.data.strip(), **self.shared_body()}
         for name in LaneForm.NUMBERS:
             value = getattr(lane, name).data
             if value is not None:
@@ -139,19 +136,11 @@ class CompareForm(FlaskForm):
         return body
 
     def summary(self) -> str:
-        """What the history shows as the comparison's prompt."""
-        return self.prompt.data or ""
+        """What the history shows as the comparison's prompt: its last user turn."""
+        return prompt_of({"messages": self.shared_body().get("messages") or []})
 
 
-def form_data(data: dict) -> dict:
-    """The fields of a saved comparison's form (``data`` as ``fields`` saved it), for Re-run."""
-    return data if isinstance(data, dict) else {}
-
-
-def fields(form: CompareForm) -> dict:
-    """What a comparison keeps of its form, to fill it in again."""
-    return {"system": form.system.data, "prompt": form.prompt.data,
-            "same_seed": bool(form.same_seed.data), "seed": form.seed.data,
-            "lanes": [{name: getattr(lane.form, name).data for name in (
-                "model", "provider", "temperature", "max_tokens", "top_p", "seed",
-                "reasoning_effort", "extra")} for lane in form.lanes.entries]}
+def fields(formdata) -> dict:
+    """What a comparison keeps of its form, to show it and Re-run it: the fields as posted."""
+    return {"posted": [[key, value] for key, value in formdata.items(multi=True)
+                       if isinstance(value, str) and key not in NOT_KEPT]}

@@ -20,8 +20,10 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from playground import uploads
 from playground.run import Run
-from playground.store import Store, _findable, _text, comparisons, lane_tokens, runs
+from playground.store import Store, _findable, _text
+from playground.tables import comparisons, lane_tokens, runs
 
 TOKEN_SECONDS = 30.0  # a page opens its lanes' streams at once; a token unused this long expires
 
@@ -72,9 +74,10 @@ class Comparisons:
             for number, run in enumerate(lanes):
                 run.comparison_id, run.lane, run.started_at = comparison_id, number, now
                 run_id = secrets.token_urlsafe(16)
-                values = {**self.store._values(run, "running"), "reply": "",
-                          "heartbeat_at": now}
+                values, found = self.store._values(run, "running")
+                values.update(reply="", heartbeat_at=now)
                 conn.execute(runs.insert(), {"id": run_id, "owner": owner, **values})
+                uploads.keep(conn, run_id, owner, found)
                 run_ids.append(run_id)
         return comparison_id, run_ids
 

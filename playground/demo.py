@@ -18,6 +18,7 @@ import requests
 import urllib3
 from requests.adapters import HTTPAdapter
 
+from playground import images
 from playground.codegen import AIMLAPI_URL, BASE_ENV, KEY_ENV
 from playground.literals import literal
 
@@ -26,6 +27,23 @@ MODELS = ("demo", "demo-reasoning", "demo-tools", "demo-fast", "demo-slow")
 # How much longer than DEMO_TOKEN_DELAY each model waits between tokens: lanes of a comparison
 # on these models finish in a known order, which is what a comparison shows.
 SPEEDS = {"demo-fast": 0.25, "demo-slow": 3.0}
+# What each demo model can do, as the AI/ML API catalogue says it (capabilities, modalities).
+CAPABILITIES = {
+    "demo": ["streaming", "structured_output", "vision"],
+    "demo-reasoning": ["streaming", "reasoning", "vision"],
+    "demo-tools": ["streaming", "tools", "vision"],
+    "demo-fast": ["streaming", "structured_output", "vision"],
+    "demo-slow": ["streaming", "structured_output", "vision"],
+}
+DESCRIPTIONS = {
+    "demo": "Canned markdown replies that describe the conversation, its images and the "
+            "request; answers JSON mode with an object.",
+    "demo-reasoning": "The demo reply, with reasoning_content beside it.",
+    "demo-tools": "Calls a tool the request declares (else get_weather), then answers from "
+                  "the tool results it is given.",
+    "demo-fast": "The demo reply, written four times faster than demo's.",
+    "demo-slow": "The demo reply, written three times slower than demo's.",
+}
 TOKEN = re.compile(r"\S+\s*|\s+")
 MAX_DELTAS = 400  # per message: a long reply streams in bigger pieces, never for minutes
 
@@ -35,12 +53,50 @@ def count_tokens(text: str) -> int:
     return len(re.findall(r"\w+|[^\w\s]", text or ""))
 
 
+def _text(message) -> str:
+    """A message's text: its content, or the text parts of its content list."""
+    content = message.get("content") if isinstance(message, dict) else None
+    if isinstance(content, list):
+        return "\n".join(part["text"] for part in content
+                         if isinstance(part, dict) and isinstance(part.get("text"), str))
+    return content if isinstance(content, str) else ""
+
+
 def _last_user_text(messages: list) -> str:
     for message in reversed(messages):
         if isinstance(message, dict) and message.get("role") == "user":
-            content = message.get("content")
-            return content if isinstance(content, str) else json.dumps(content)
+            return _text(message)
     return ""
+
+
+def _quote(text: str) -> str:
+    return "\n".join(f"> {line}" for line in text.strip().splitlines()[:6]) or "> (empty)"
+
+
+def _image_lines(messages: list) -> list[str]:
+    """Each image the request carried: its type, bytes and pixels (a URL is named, not read)."""
+    lines = []
+    for message in messages:
+        content = message.get("content") if isinstance(message, dict) else None
+        for part in content if isinstance(content, list) else []:
+            image = part.get("image_url") if isinstance(part, dict) else None
+            url = image.get("url") if isinstance(image, dict) else None
+            if not isinstance(url, str):
+                continue
+            number = len(lines) + 1
+            if not url.startswith("data:"):
+                lines.append(f"{number}. a remote image, `{url[:120]}` (the demo does not fetch "
+                             "it; a real model would)")
+                continue
+            try:
+                found = images.from_data_url(url)
+            except images.ImageRefused as exc:
+                lines.append(f"{number}. a data: URL that is not an image it can read ({exc})")
+                continue
+            pixels = f", {found.width}×{found.height} pixels" if found.width else ""
+            lines.append(f"{number}. {found.mime.removeprefix('image/').upper()}, "
+                         f"{found.size:,} bytes{pixels}")
+    return lines
 
 
 def python_code(body: dict) -> str:
@@ -71,28 +127,44 @@ def _fenced(code: str) -> list[str]:
     return [f"{fence}python", code, fence]
 
 
-def _reply_text(body: dict) -> str:
-    messages = body.get("messages") or []
+def _conversation_lines(messages: list) -> list[str]:
+    """The number of turns and a quote of the last one (the last user turn, for one turn)."""
+    prompt = _last_user_text(messages)
+    system = next((_text(m) for m in messages
+                   if isinstance(m, dict) and m.get("role") == "system"), None)
+    words = (f"Your prompt has **{len(prompt.split())} words**"
+             + (f" and a system prompt of {len(system.split())} words." if system else "."))
+    turns = [m for m in messages if isinstance(m, dict)]
+    if len(turns) <= 2 and all(m.get("role") in ("system", "user") for m in turns):
+        return ["You asked:", "", _quote(prompt), "", words]
+    roles: dict[str, int] = {}
+    for message in turns:
+        roles[str(message.get("role"))] = roles.get(str(message.get("role")), 0) + 1
+    counted = ", ".join(f"{count} {role}" for role, count in roles.items())
+    last = turns[-1] if turns else {}
+    return [f"This conversation has **{len(turns)} turns** ({counted}). The last one, from "
+            f"the {last.get('role', 'user')}, says:", "", _quote(_text(last)), "", words]
+
+
+def _reply_text(body: dict, seen: list[str]) -> str:
+    """The demo's markdown reply; ``seen`` describes the images the request carried."""
+    messages = [m for m in body.get("messages") or [] if isinstance(m, dict)]
     prompt = _last_user_text(messages)
     if (body.get("response_format") or {}).get("type") == "json_object":
         return json.dumps({"demo": True, "prompt_words": len(prompt.split()),
+                           "turns": len(messages),
                            "note": "the offline demo model always answers this object"})
-    quoted = "\n".join(f"> {line}" for line in prompt.strip().splitlines()[:6]) or "> (empty)"
-    system = next((m.get("content") for m in messages
-                   if isinstance(m, dict) and m.get("role") == "system"), None)
+    pictures = [f"It received **{len(seen)} image{'s' if len(seen) != 1 else ''}**:", "", *seen,
+                ""] if seen else []
     lines = [
         "## Hello from the offline demo model",
         "",
         "This reply was written by the playground itself, not by an AI, so you can try "
         "everything without an API key. Set `AIMLAPI_API_KEY` in `.env` to talk to real models.",
         "",
-        "You asked:",
+        *_conversation_lines(messages),
         "",
-        quoted,
-        "",
-        f"Your prompt has **{len(prompt.split())} words**"
-        + (f" and a system prompt of {len(str(system).split())} words." if system else "."),
-        "",
+        *pictures,
         "| Panel | What it shows |",
         "|---|---|",
         "| Reply | this text, rendered from markdown |",
@@ -100,9 +172,11 @@ def _reply_text(body: dict) -> str:
         "| Request | the body the server sent, without the key |",
         "| Usage | tokens, latency and cost when the provider reports it |",
         "",
-        "The same request from Python (standard library only; set `AIMLAPI_API_KEY` first):",
+        "The same request from Python (standard library only; set `AIMLAPI_API_KEY` first)"
+        + (", its images abbreviated:" if seen else ":"),
         "",
-        *_fenced(python_code(body)),
+        *_fenced(python_code({**body, "messages": images.abbreviate(messages)}
+                             if seen else body)),
     ]
     return "\n".join(lines)
 
@@ -120,29 +194,97 @@ def _cut(text: str, body: dict) -> tuple[str, str]:
     return text, "stop"
 
 
-def _tool_call(prompt: str) -> dict:
-    return {"id": "call_demo_1", "type": "function",
-            "function": {"name": "get_weather",
-                         "arguments": json.dumps({"city": prompt.strip()[:40] or "Paris",
-                                                  "unit": "celsius"})}}
+WEATHER = {"name": "get_weather", "parameters": {
+    "type": "object", "properties": {"city": {"type": "string"},
+                                     "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]}},
+    "required": ["city"]}}
+
+
+def _functions(body: dict) -> list[dict]:
+    """The functions the request declares (the one tool_choice names first), else get_weather."""
+    found = [tool["function"] for tool in body.get("tools") or []
+             if isinstance(tool, dict) and isinstance(tool.get("function"), dict)
+             and isinstance(tool["function"].get("name"), str)]
+    choice = body.get("tool_choice")
+    named = choice.get("function", {}).get("name") if isinstance(choice, dict) else None
+    found.sort(key=lambda function: function["name"] != named)
+    return found or [WEATHER]
+
+
+def _arguments(function: dict, prompt: str) -> dict:
+    """Arguments that fit the function's schema: the prompt for text, the first enum value…"""
+    schema = function.get("parameters") if isinstance(function.get("parameters"), dict) else {}
+    properties = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
+    arguments: dict = {}
+    for name, spec in list(properties.items())[:8]:
+        spec = spec if isinstance(spec, dict) else {}
+        if isinstance(spec.get("enum"), list) and spec["enum"]:
+            arguments[name] = spec["enum"][0]
+        elif spec.get("type") in ("number", "integer"):
+            arguments[name] = 1
+        elif spec.get("type") == "boolean":
+            arguments[name] = True
+        elif spec.get("type") in ("string", None):
+            arguments[name] = prompt.strip()[:40] or "Paris"
+    return arguments
+
+
+def _tool_call(body: dict, messages: list) -> dict:
+    """One call of the first declared function; ids never repeat within a conversation."""
+    rounds = sum(1 for m in messages if isinstance(m, dict) and m.get("tool_calls"))
+    function = _functions(body)[0]
+    return {"id": f"call_demo_{rounds + 1}", "type": "function",
+            "function": {"name": function["name"],
+                         "arguments": json.dumps(_arguments(function, _last_user_text(messages)),
+                                                 ensure_ascii=False)}}
+
+
+def _tool_results(messages: list) -> list[tuple[str, str, str]]:
+    """The tool results that end the conversation: (function name, call id, result)."""
+    names = {call.get("id"): (call.get("function") or {}).get("name")
+             for m in messages if isinstance(m, dict) and isinstance(m.get("tool_calls"), list)
+             for call in m["tool_calls"] if isinstance(call, dict)}
+    results = []
+    for message in reversed(messages):
+        if not isinstance(message, dict) or message.get("role") != "tool":
+            break
+        call_id = str(message.get("tool_call_id") or "")
+        results.append((str(names.get(call_id) or "a tool"), call_id, _text(message)))
+    return results[::-1]
+
+
+def _answer_from_tools(results: list[tuple[str, str, str]]) -> str:
+    lines = ["## Answer from the tool results", "",
+             f"The offline demo model called {len(results)} tool{'s' if len(results) != 1 else ''}"
+             " and was given these results:", ""]
+    for name, call_id, result in results:
+        lines += [f"- `{name}` (call `{call_id}`) returned:", "", _quote(result), ""]
+    lines.append("A real model would now answer the question from them. Continue again to ask "
+                 "something else: the demo calls the tool once more.")
+    return "\n".join(lines)
 
 
 def completion(body: dict) -> dict:
     """The full ``chat.completion`` object for a request, in the exact OpenAI shape."""
     model = str(body.get("model") or "demo")
     digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:24]
-    prompt_text = " ".join(str(m.get("content", "")) for m in body.get("messages") or []
-                           if isinstance(m, dict))
+    messages = [m for m in body.get("messages") or [] if isinstance(m, dict)]
+    prompt_text = " ".join(_text(m) for m in messages)
+    results = _tool_results(messages)
+    seen = _image_lines(messages)
     choices, completion_tokens = [], 0
     n = body.get("n") if isinstance(body.get("n"), int) and 0 < body["n"] <= 8 else 1
     for index in range(n):
         message: dict = {"role": "assistant", "content": None, "refusal": None}
-        if "tool" in model:
-            message["tool_calls"] = [_tool_call(_last_user_text(body.get("messages") or []))]
+        if "tool" in model and not results and body.get("tool_choice") != "none":
+            message["tool_calls"] = [_tool_call(body, messages)]
             finish = "tool_calls"
             completion_tokens += 12
+        elif "tool" in model:
+            message["content"], finish = _cut(_answer_from_tools(results), body)
+            completion_tokens += count_tokens(message["content"])
         else:
-            text = _reply_text(body) + (f"\n\n*Choice {index + 1} of {n}.*" if n > 1 else "")
+            text = _reply_text(body, seen) + (f"\n\n*Choice {index + 1} of {n}.*" if n > 1 else "")
             message["content"], finish = _cut(text, body)
             completion_tokens += count_tokens(message["content"])
         if "reason" in model:
@@ -151,7 +293,7 @@ def completion(body: dict) -> dict:
             completion_tokens += count_tokens(message["reasoning_content"])
         choices.append({"index": index, "finish_reason": finish, "logprobs": None,
                         "message": message})
-    prompt_tokens = count_tokens(prompt_text)
+    prompt_tokens = count_tokens(prompt_text) + 85 * len(seen)  # an image's tokens, roughly
     return {"id": f"chatcmpl-demo-{digest}", "object": "chat.completion",
             "created": int(time.time()), "model": model, "system_fingerprint": "demo",
             "choices": choices,
@@ -212,6 +354,25 @@ class _Pieces(io.RawIOBase):
         return self.read(size if size and size > 0 else 65536)
 
 
+def catalogue() -> dict:
+    """The demo's ``GET /models``, in the AI/ML API catalogue's shape: what each model can do,
+    and prices that say they are the demo's (nothing is charged)."""
+    return {"object": "list", "data": [{
+        "id": model, "object": "model", "type": "demo/chat-completions",
+        "aliases": [], "tags": ["playground:chat", "demo"], "owned_by": "playground",
+        "info": {"name": f"Offline demo ({model})", "developer": "AI/ML API Playground",
+                 "description": DESCRIPTIONS[model], "contextLength": 128_000,
+                 "outputMax": 4096},
+        "modalities": {"input": ["text", "image"], "output": ["text"]},
+        "capabilities": CAPABILITIES[model],
+        "pricing": {"kind": "fixed", "currency": "USD", "demo": True,
+                    "note": "Demo prices: the offline demo model charges nothing.",
+                    "units": [{"name": "token", "measure": "input", "price": 0, "per": 1_000_000},
+                              {"name": "token", "measure": "output", "price": 0,
+                               "per": 1_000_000}]},
+    } for model in MODELS]}
+
+
 def _error(status: int, message: str) -> tuple[int, Iterator[bytes], str]:
     body = json.dumps({"error": {"message": message, "type": "invalid_request_error",
                                  "param": None, "code": None}}).encode()
@@ -221,9 +382,7 @@ def _error(status: int, message: str) -> tuple[int, Iterator[bytes], str]:
 def respond(method: str, path: str, payload: bytes | None) -> tuple[int, Iterator[bytes], str]:
     """Route one demo request to ``(status, body pieces, content type)``."""
     if method == "GET" and path.endswith("/models"):
-        data = {"object": "list", "data": [{"id": m, "object": "model", "type": "chat-completion",
-                                            "owned_by": "playground"} for m in MODELS]}
-        return 200, iter([json.dumps(data).encode()]), "application/json"
+        return 200, iter([json.dumps(catalogue()).encode()]), "application/json"
     if method != "POST" or not path.endswith("/chat/completions"):
         return _error(404, f"The demo backend has no {method} {path}.")
     try:

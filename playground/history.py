@@ -23,8 +23,9 @@ from flask import (
 
 from playground.comparisons import Comparisons
 from playground.owners import current_owner
+from playground.records import export_record
 from playground.render import present
-from playground.store import PAGE_SIZE, STATES, current_store, export_record
+from playground.store import PAGE_SIZE, STATES, current_store
 
 bp = Blueprint("history", __name__)
 PRIVATE = {"Cache-Control": "private, no-store"}
@@ -117,7 +118,9 @@ def _download(body, filename: str, mimetype: str) -> Response:
 @bp.get("/runs/<run_id>.json")
 def export_one(run_id: str):
     row, _run = _own(run_id)
-    text = json.dumps(export_record(row), indent=2, ensure_ascii=False)
+    owner = current_owner()
+    record = export_record(row, lambda messages: current_store().images.inflate(owner, messages))
+    text = json.dumps(record, indent=2, ensure_ascii=False)
     return _download(text + "\n", f"run-{run_id}.json", "application/json")
 
 

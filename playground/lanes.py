@@ -36,8 +36,9 @@ from playground.errors import UpstreamError
 from playground.live import LIVE
 from playground.owners import current_owner
 from playground.providers import CUSTOM, Choice, ProviderRefused, Providers, visitor_key
+from playground.records import partial_response
 from playground.run import Run
-from playground.store import Store, current_store, partial_response
+from playground.store import Store, current_store
 
 log = logging.getLogger("playground")
 HELD: dict[tuple[str, int], Callable[[], None]] = {}  # this process's lane slots, by lane
@@ -89,12 +90,13 @@ def reserve(form: CompareForm) -> Reservation:
             raise Refused from None
     releases = budget().admit_lanes(len(choices))
     runs = [Run(request=form.lane_body(number), endpoint=choice.client.endpoint,
-                provider=choice.name, demo=choice.client.demo, stream=True)
+                provider=choice.name, demo=choice.client.demo, stream=True,
+                variables=form.conversation.values, template=form.conversation.template)
             for number, choice in enumerate(choices)]
     owner = current_owner()
     try:
         comparison_id, run_ids = comparisons().create(owner, runs, prompt=form.summary(),
-                                                      data=fields(form))
+                                                      data=fields(form.source))
     except SQLAlchemyError:
         for release in releases:
             release()

@@ -1,7 +1,7 @@
 """The ``flask runs`` commands: migrate the schema, prune the history, write revisions.
 
     flask --app app runs migrate            # apply the missing revisions, saying which
-    flask --app app runs prune [--days N] [--keep N]
+    flask --app app runs prune [--days N] [--keep N]   (also: images no run refers to)
     flask --app app runs revision "add compare lanes" [--autogenerate]
     flask --app app runs merge              # join parallel revisions after a git merge
 """
@@ -28,7 +28,8 @@ cli = AppGroup("runs", help="Manage the run history and its database schema.")
 @click.option("--days", type=float, help="Delete runs older than this many days.")
 @click.option("--keep", type=int, help="Keep only this many newest runs per owner.")
 def prune_command(days: float | None, keep: int | None) -> None:
-    """Apply the retention settings (or the options given) to the history."""
+    """Apply the retention settings (or the options given) to the history; then delete the
+    uploaded images no run refers to (a day after their upload: their form may be open)."""
     config = current_app.config
     days = days if days is not None else _setting(config.get("PLAYGROUND_RETENTION_DAYS"))
     keep_setting = _setting(config.get("PLAYGROUND_RETENTION_RUNS"))
@@ -36,12 +37,14 @@ def prune_command(days: float | None, keep: int | None) -> None:
     if days is None and keep is None:
         click.echo("Nothing to do: set PLAYGROUND_RETENTION_DAYS or PLAYGROUND_RETENTION_RUNS "
                    "(or pass --days / --keep).")
-        return
-    deleted = current_store().prune(days=days, keep=keep)
-    emptied = Comparisons(current_store()).prune()
-    click.echo(f"Deleted {deleted} run{'s' if deleted != 1 else ''}"
-               + (f" and {emptied} comparison{'s' if emptied != 1 else ''} left without "
-                  "lanes." if emptied else "."))
+    else:
+        deleted = current_store().prune(days=days, keep=keep)
+        emptied = Comparisons(current_store()).prune()
+        click.echo(f"Deleted {deleted} run{'s' if deleted != 1 else ''}"
+                   + (f" and {emptied} comparison{'s' if emptied != 1 else ''} left without "
+                      "lanes." if emptied else "."))
+    loose = current_store().images.prune()
+    click.echo(f"Deleted {loose} image{'s' if loose != 1 else ''} no run refers to.")
 
 
 def _where(store: Store) -> str:

@@ -21,7 +21,7 @@ from pygments.formatters import HtmlFormatter
 from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
 
-from playground import codegen, markdown_cost
+from playground import codegen, images, markdown_cost, transcript
 
 MARKDOWN_LIMIT = 200_000  # characters rendered as markdown; beyond, escaped plain text
 LIVE_LIMIT = 100_000  # characters of a streaming reply rendered live; beyond, raw text to the end
@@ -312,15 +312,27 @@ def _code_block(block: str, lang: str) -> Markup:
     return sanitize(html)
 
 
+def shown_request(request):
+    """The request as pages show it: each image's megabytes of base64 abbreviated."""
+    if not isinstance(request, dict) or not isinstance(request.get("messages"), list):
+        return request
+    return {**request, "messages": images.abbreviate(request["messages"])}
+
+
 def code_view(run, shared: bool = False) -> dict | None:
     """Get code for a run: the five snippets of the body it sent, highlighted, and a note."""
     if not isinstance(run.request, dict):
         return None
     base = codegen.base_for(run.endpoint, provider=run.provider, demo=run.demo, shared=shared)
-    return {"note": base.note, "snippets": [
+    request = shown_request(run.request)
+    note = base.note
+    if request != run.request:
+        note = ((note + " ") if note else "") + ("Images are abbreviated here; the run's "
+                                                 "Export JSON carries them whole.")
+    return {"note": note, "snippets": [
         {"key": s.key, "label": s.label, "filename": s.filename, "code": s.code,
          "html": highlight_code(s.code, s.lang)}
-        for s in codegen.snippets(run.request, base.url, run.stream)]}
+        for s in codegen.snippets(request, base.url, run.stream)]}
 
 
 def pretty_json(value) -> str:
@@ -417,13 +429,16 @@ def present(run, shared: bool = False) -> dict:
     """Everything ``_result.html`` shows for a run, computed once (``shared``: for a stranger)."""
     response = run.response if isinstance(run.response, dict) else None
     answered = response.get("model") if response else None
+    messages = run.request.get("messages") if isinstance(run.request, dict) else None
     return {
         "run": run,
         "choices": choice_views(response),
         "usage": run.usage,
         "answered_model": answered if answered and answered != run.request.get("model")
         else None,
-        "request_json": pretty_json(run.request),
+        "request_json": pretty_json(shown_request(run.request)),
+        "conversation": transcript.view(messages, markdown_html),
+        "hidden_turns": transcript.hidden(messages),
         "response_json": pretty_json(run.response) if run.response is not None else None,
         "response_tree": json_tree(run.response) if run.response is not None else None,
         "events_text": "\n\n".join(f"data: {e}" for e in run.events) if run.events else None,

@@ -118,6 +118,9 @@ class Run:
     attempts: int = 0
     notes: list = field(default_factory=list)
     provider: str | None = None  # the operator's name for where it went (None: the default)
+    parent_id: str | None = None  # the run this one continues (Continue, Regenerate)
+    variables: dict = field(default_factory=dict)  # {{name}} -> the value sent
+    template: list | None = None  # the messages before substitution, when variables were used
     comparison_id: str | None = None  # the comparison this run is a lane of
     lane: int | None = None  # its lane there, from 0
 

@@ -22,7 +22,6 @@ import secrets
 import threading
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import NamedTuple
 
@@ -30,80 +29,14 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.engine import Engine
 
-from playground import migrations
+from playground import images, migrations, uploads
 from playground.errors import scrub
+from playground.records import export_record, partial_response, prompt_of, reply_of
 from playground.run import FINISHED, Run
+from playground.tables import metadata, runs  # noqa: F401 - metadata: migrations/env.py
 
 PAGE_SIZE = 25
 STATES = ("running", *FINISHED, "interrupted")  # the states the history can filter by
-
-metadata = sa.MetaData()
-runs = sa.Table(
-    "runs", metadata,
-    sa.Column("pk", sa.Integer, primary_key=True, autoincrement=True),
-    # Public ids are random, so guessing or counting reveals nothing; pk only orders rows.
-    sa.Column("id", sa.String(32), nullable=False, unique=True),
-    sa.Column("owner", sa.String(100), nullable=False),
-    sa.Column("created_at", sa.Float, nullable=False),  # unix seconds, when the run started
-    sa.Column("model", sa.String(200), nullable=False),
-    sa.Column("prompt", sa.Text, nullable=False),
-    sa.Column("reply", sa.Text, nullable=False),  # while running: the text received so far
-    sa.Column("state", sa.String(16), nullable=False),
-    sa.Column("status", sa.Integer),
-    sa.Column("error_kind", sa.String(32)),
-    sa.Column("stream", sa.Boolean, nullable=False),
-    sa.Column("prompt_tokens", sa.Integer),
-    sa.Column("completion_tokens", sa.Integer),
-    sa.Column("total_tokens", sa.Integer),
-    sa.Column("latency_ms", sa.Float),
-    sa.Column("cost_usd", sa.Float),
-    sa.Column("share_token", sa.String(64), unique=True),
-    sa.Column("data", sa.Text, nullable=False),  # Run.to_dict() as JSON
-    sa.Column("heartbeat_at", sa.Float),  # unix seconds; refreshed while the run is in flight
-    sa.Column("comparison_id", sa.String(32)),  # the comparison this run is a lane of
-    sa.Column("lane", sa.Integer),  # its lane there (0 stands for the comparison in lists)
-    sa.Index("ix_runs_owner_created", "owner", "created_at"),
-    sa.Index("ix_runs_owner_model", "owner", "model"),
-    sa.Index("ix_runs_owner_state", "owner", "state"),
-    sa.Index("ix_runs_created", "created_at"),
-    sa.Index("ix_runs_comparison", "comparison_id"),
-)
-# A comparison groups 2 to 4 lane runs (runs.comparison_id); its own row keeps what its page
-# and the history list show, and the form it was sent with (data), for Re-run.
-comparisons = sa.Table(
-    "comparisons", metadata,
-    sa.Column("pk", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("id", sa.String(32), nullable=False, unique=True),
-    sa.Column("owner", sa.String(100), nullable=False),
-    sa.Column("created_at", sa.Float, nullable=False),
-    sa.Column("prompt", sa.Text, nullable=False),
-    sa.Column("models", sa.Text, nullable=False),  # the lanes' models, in lane order, JSON
-    sa.Column("share_token", sa.String(64), unique=True),
-    sa.Column("data", sa.Text, nullable=False),
-    sa.Index("ix_comparisons_owner_created", "owner", "created_at"),
-)
-# A lane token lets one /stream request send one lane whose budget place and in-flight slot
-# were taken when its comparison was created. ``token`` is the SHA-256 of the secret the
-# page holds; ``held`` says the slot is still taken, and flips once, whoever frees it.
-lane_tokens = sa.Table(
-    "lane_tokens", metadata,
-    sa.Column("token", sa.String(64), primary_key=True),
-    sa.Column("comparison_id", sa.String(32), nullable=False),
-    sa.Column("lane", sa.Integer, nullable=False),
-    sa.Column("run_id", sa.String(32), nullable=False),
-    sa.Column("owner", sa.String(100), nullable=False),
-    sa.Column("client", sa.String(100)),  # whose slot: cleared when it is freed
-    sa.Column("expires_at", sa.Float, nullable=False),
-    sa.Column("claimed_at", sa.Float),
-    sa.Column("held", sa.Boolean, nullable=False),
-    sa.Index("ix_lane_tokens_comparison", "comparison_id"),
-)
-# The release before Alembic kept its schema version here; Alembic's alembic_version is read.
-schema = sa.Table(
-    "schema_version", metadata,
-    sa.Column("version", sa.Integer, nullable=False),
-)
-
 
 # The history lists a comparison once, as its first lane's row (compare.py draws it whole).
 LISTED = sa.or_(runs.c.comparison_id.is_(None), runs.c.lane == 0)
@@ -148,61 +81,12 @@ def _findable(key) -> bool:
     return isinstance(key, str) and "\x00" not in key
 
 
-def prompt_of(request: dict) -> str:
-    messages = request.get("messages") if isinstance(request, dict) else None
-    users = [m.get("content") for m in messages or [] if isinstance(m, dict)
-             and m.get("role") == "user" and isinstance(m.get("content"), str)]
-    return users[-1] if users else ""
-
-
-def reply_of(response) -> str:
-    """The text of every choice (or its refusal), for the list and for search."""
-    choices = response.get("choices") if isinstance(response, dict) else None
-    parts = []
-    for choice in choices if isinstance(choices, list) else []:
-        message = choice.get("message") if isinstance(choice, dict) else None
-        if isinstance(message, dict):
-            text = message.get("content") or message.get("refusal")
-            if isinstance(text, str):
-                parts.append(text)
-    return "\n\n".join(parts)
-
-
-def export_record(row) -> dict:
-    """One run as an evaluation test case: request, response, usage, metrics."""
-    run = Run.from_dict(json.loads(row.data))
-    usage = run.usage
-    return {
-        "id": row.id,
-        "created_at": datetime.fromtimestamp(row.created_at, UTC).isoformat(),
-        "model": row.model,
-        "state": row.state,
-        "request": run.request,
-        "response": run.response,
-        "output": row.reply,
-        "error": run.error.to_dict() if run.error else None,
-        "usage": usage.to_dict(),
-        "metrics": {"latency_ms": run.total_ms, "ttft_ms": run.ttft_ms,
-                    "tokens_per_s": run.tokens_per_s, "cost_usd": usage.cost_usd,
-                    "status": run.status, "attempts": run.attempts, "stream": run.stream},
-        "headers": run.headers,
-        "events": run.events or None,
-    }
-
-
 class Saved(NamedTuple):
     """What a saved run's page needs of its row, known without reading it back."""
 
     id: str
     created_at: float
     share_token: str | None = None  # a run just saved has never been shared
-
-
-def partial_response(text: str) -> dict:
-    """The reply so far in the shape of a response, as the stream assembler would build it."""
-    return {"id": None, "object": "chat.completion", "choices": [
-        {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": None}],
-        "usage": None}
 
 
 class Store:
@@ -215,6 +99,7 @@ class Store:
         self.interrupted_after = interrupted_after
         self._ready = False
         self._lock = threading.Lock()
+        self.images = uploads.Uploads(self)
 
     # -- schema --------------------------------------------------------------------------
     def create(self) -> None:
@@ -236,10 +121,19 @@ class Store:
         return self.engine.begin()
 
     # -- writing -------------------------------------------------------------------------
-    def _values(self, run: Run, state: str | None = None) -> dict:
-        """The columns of a run (in ``state``, if given), key scrubbed; text any DB accepts."""
+    def _values(self, run: Run, state: str | None = None) -> tuple[dict, list]:
+        """The columns of a run (in ``state``, if given), key scrubbed; text any DB accepts;
+        and the images its messages carried, which the row refers to instead of holding."""
         fields = run.to_dict()
         fields["state"] = state = state or run.state
+        request, found = fields["request"], []
+        messages = request.get("messages") if isinstance(request, dict) else None
+        if isinstance(messages, list):
+            kept, found = images.compact(messages)
+            fields["request"] = {**request, "messages": kept}
+        if isinstance(run.template, list):
+            fields["template"], more = images.compact(run.template)
+            found += [image for image in more if image.ref not in {i.ref for i in found}]
         data = json.dumps(fields, default=str)  # ASCII: any text survives any DB
         for secret in self.secrets:
             data = data.replace(secret, "[redacted]")
@@ -254,24 +148,30 @@ class Store:
             "prompt_tokens": usage.prompt, "completion_tokens": usage.completion,
             "total_tokens": usage.total, "latency_ms": run.total_ms,
             "cost_usd": usage.cost_usd, "data": data,
+            "parent_id": run.parent_id if _findable(run.parent_id) else None,
+            "turn_count": len(messages) if isinstance(messages, list) else None,
             "comparison_id": run.comparison_id if _findable(run.comparison_id) else None,
             "lane": run.lane if isinstance(run.lane, int) else None,
-        }
+        }, found
 
     def save(self, run: Run, owner: str) -> str:
         """Keep a finished run in one write (key scrubbed) and return its public id."""
         run_id = secrets.token_urlsafe(16)
+        values, found = self._values(run)
         with self._begin() as conn:
             # Parameters apart: the SQL is compiled once.
-            conn.execute(runs.insert(), {"id": run_id, "owner": owner, **self._values(run)})
+            conn.execute(runs.insert(), {"id": run_id, "owner": owner, **values})
+            uploads.keep(conn, run_id, owner, found)
         return run_id
 
     def start(self, run: Run, owner: str, *, now: float | None = None) -> str:
         """Write a run that has just begun, as "running" with a heartbeat; return its id."""
         run_id = secrets.token_urlsafe(16)
-        values = {**self._values(run, "running"), "reply": "", "heartbeat_at": now or time.time()}
+        values, found = self._values(run, "running")
+        values.update(reply="", heartbeat_at=now or time.time())
         with self._begin() as conn:
             conn.execute(runs.insert(), {"id": run_id, "owner": owner, **values})
+            uploads.keep(conn, run_id, owner, found)
         return run_id
 
     def progress(self, run_id: str, text: str, *, secrets: tuple[str, ...] = (),
@@ -311,8 +211,8 @@ class Store:
 
     def finish(self, run_id: str, run: Run) -> bool:
         """Write a started run whole, in its final state; False if its row is gone."""
-        values = {**self._values(run), "heartbeat_at": time.time()}
-        values.pop("created_at")  # when it started stays what start() wrote
+        values = {**self._values(run)[0], "heartbeat_at": time.time()}
+        values.pop("created_at")  # when it started stays what start() wrote; its images too
         with self._begin() as conn:
             result = conn.execute(runs.update().where(runs.c.id == run_id).values(**values))
         return result.rowcount > 0
@@ -402,6 +302,22 @@ class Store:
             return None
         return self._one(runs.c.share_token == token)
 
+    def thread(self, parent_id: str | None, owner: str, limit: int = 50) -> list[sa.Row]:
+        """The runs a run continues, oldest first: its parent, the parent's parent, …"""
+        found: list[sa.Row] = []
+        columns = (runs.c.id, runs.c.parent_id, runs.c.model, runs.c.prompt,
+                   runs.c.created_at, runs.c.turn_count, runs.c.state)
+        with self._begin() as conn:
+            while _findable(parent_id) and len(found) < limit and \
+                    parent_id not in {row.id for row in found}:
+                row = conn.execute(sa.select(*columns).where(
+                    runs.c.id == parent_id, runs.c.owner == owner)).first()
+                if row is None:
+                    break  # deleted, or never this visitor's: the thread starts here
+                found.append(row)
+                parent_id = row.parent_id
+        return found[::-1]
+
     def _filters(self, owner: str, query: str = "", model: str = "", state: str = "") -> list:
         conditions = [runs.c.owner == owner, LISTED]
         query, model = _text(query), _text(model)  # as the columns were written
@@ -454,7 +370,7 @@ class Store:
             if not rows:
                 return
             for row in rows:
-                yield export_record(row)
+                yield export_record(row, lambda m: self.images.inflate(owner, m))
             after = rows[-1].pk
 
 

@@ -11,6 +11,7 @@ from flask import (
     Response,
     abort,
     current_app,
+    flash,
     jsonify,
     redirect,
     render_template,
@@ -21,16 +22,26 @@ from flask import (
 from flask_wtf.csrf import CSRFError
 from markupsafe import Markup
 from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.datastructures import MultiDict
 
-from playground import runlog
+from playground import runlog, workbench
 from playground.budget import OverBudget, budget, client_hash
-from playground.compare import render_lane
-from playground.forms import PromptForm, form_data
-from playground.lanes import stream_lane
+from playground.composer import (
+    blank_turn,
+    first_problem,
+    last_content,
+    turn_views,
+    variable_views,
+)
+from playground.conversation import ROLES, continuation, reply_message, turns_from_messages
+from playground.editor import default_turns, write_turns
+from playground.forms import ConversationForm
+from playground.images import ImageMissing
 from playground.live import LIVE, LiveRun
 from playground.owners import current_owner
 from playground.providers import CUSTOM, Choice, ProviderRefused, Providers, visitor_key
 from playground.render import code_view, present
+from playground.reopen import form_data, with_instructions
 from playground.run import Run
 from playground.store import Saved, Store, current_store
 from playground.upstream import ChatClient
@@ -54,37 +65,54 @@ def providers() -> Providers:
     return current_app.extensions["providers"]
 
 
-def prompt_form(**kwargs) -> PromptForm:
-    """The form with this server's caps and provider choices."""
+def images():
+    """This visitor's uploaded images, as the form reads and keeps them."""
+    return current_store().images.for_owner(current_owner())
+
+
+def conversation_form(formdata, extra_errors: dict | None = None) -> ConversationForm:
+    """The form with this server's caps and provider choices, from explicit fields."""
     config = current_app.config
-    form = PromptForm(max_tokens_cap=config["PLAYGROUND_MAX_TOKENS_CAP"],
-                      prompt_cap=config["PLAYGROUND_PROMPT_CAP"], **kwargs)
+    form = ConversationForm(formdata, max_tokens_cap=config["PLAYGROUND_MAX_TOKENS_CAP"],
+                            prompt_cap=config["PLAYGROUND_PROMPT_CAP"], images=images(),
+                            extra_errors=extra_errors)
     form.provider.choices = providers().choices()
     return form
 
 
-def form_for(run: Run) -> PromptForm:
+def empty_fields() -> MultiDict:
+    """A new conversation: the default model, an empty system prompt and a user turn."""
+    return MultiDict([("model", current_app.config["PLAYGROUND_DEFAULT_MODEL"]),
+                      *write_turns(default_turns())])
+
+
+def form_for(run: Run, **kwargs) -> ConversationForm:
     """The form filled in as it was when this run was sent, provider included."""
     custom = run.provider == CUSTOM
     base_url = run.endpoint.removesuffix("/chat/completions") if custom else None
-    return prompt_form(formdata=None, data=form_data(run.request, run.provider, base_url))
+    return conversation_form(form_data(run, base_url, **kwargs))
 
 
-def render_playground(form: PromptForm | None = None, run: Run | None = None, *,
-                      notice: str | None = None, formdata=None, record=None,
+def render_playground(form: ConversationForm | None = None, run: Run | None = None, *,
+                      notice: str | None = None, status: str | None = None,
+                      focus: str | None = None, record=None, thread=None,
                       limit: OverBudget | None = None, live_code: dict | None = None) -> str:
     """The whole page: the form (as typed) and, when there is one, the run's result.
 
-    ``record`` is the saved run's row, for its page's share, export and delete actions.
+    ``record`` is the saved run's row, for its page's share, export and delete actions;
+    ``thread`` the runs it continues; ``status`` what an editing button did, announced, and
+    ``focus`` the control that gets focus (else the first with a message, else the last turn).
     """
     if form is None:
-        form = prompt_form(formdata=formdata or None,
-                           data={"model": current_app.config["PLAYGROUND_DEFAULT_MODEL"]})
+        form = conversation_form(empty_fields())
     chat = client()
     current_owner()  # settle the owner id with the form's page, before runs race to create it
-    return render_template("index.html", form=form, view=present(run) if run else None,
-                           notice=notice, demo=chat.demo, base_url=chat.base_url, record=record,
-                           limit=limit, providers=providers(), live_code=live_code)
+    return render_template(
+        "index.html", form=form, view=present(run) if run else None, notice=notice,
+        status=status, turns=turn_views(form), variables=variable_views(form),
+        focus=focus or first_problem(form) or last_content(form), blank_turn=blank_turn,
+        roles=ROLES, demo=chat.demo, base_url=chat.base_url, record=record, thread=thread,
+        limit=limit, providers=providers(), live_code=live_code)
 
 
 def begin(store: Store, run: Run, owner: str, choice: Choice) -> LiveRun | None:
@@ -120,7 +148,7 @@ class Refused(Exception):
     """The form cannot run as sent; the reasons are on its fields."""
 
 
-def _admit(form: PromptForm) -> tuple[Choice, Callable[[], None]]:
+def _admit(form: ConversationForm) -> tuple[Choice, Callable[[], None]]:
     """Validate, choose the provider and take a place in the budget, or raise why not."""
     if not form.validate():
         raise Refused
@@ -140,15 +168,43 @@ def _log(run: Run, choice: Choice, status: int) -> None:
 
 @bp.get("/")
 def index():
-    """The empty playground, or its form filled from a saved (?run=) or shared (?share=) run."""
+    """The empty playground; or its form filled from a saved (?run=) or shared (?share=) run;
+    or a run continued (?continue=<id>&choice=N): its turns, the reply, the next turn."""
     store, found = current_store(), None
+    if request.args.get("continue"):
+        return continue_run(request.args["continue"], request.args.get("choice", "0"))
     if request.args.get("run"):
         found = store.get(request.args["run"], current_owner())
     elif request.args.get("share"):
         found = store.get_shared(request.args["share"])
     if found is None:
         return render_playground()
-    return render_playground(form_for(found[1]))
+    run = found[1]
+    # Opened from the history, it is that run's conversation again: a run from it is its
+    # sibling (same parent), as an edit-and-re-run is. A stranger's shared run starts afresh.
+    parent = run.parent_id if request.args.get("run") else None
+    return render_playground(form_for(run, parent_id=parent))
+
+
+def continue_run(run_id: str, choice_text: str):
+    """The form for the next turn: the run's turns, its reply, then an empty turn to write."""
+    run = own_run(run_id)[1]
+    choice = int(choice_text) if choice_text.isdigit() and len(choice_text) < 3 else 0
+    reply = reply_message(run.response, choice) if run.state != "running" else None
+    if reply is None:
+        return render_playground(form_for(run, parent_id=run.parent_id),
+                                 notice="This run has no reply to continue from."), 404
+    messages = run.template if isinstance(run.template, list) else run.request.get("messages")
+    turns = with_instructions(continuation(turns_from_messages(messages or []), reply))
+    form = form_for(run, turns=turns, parent_id=run_id)
+    following = len(turns) - 1
+    while following > 0 and turns[following - 1]["role"] == "tool":
+        following -= 1  # the first tool result box, when the reply called tools
+    if turns[following]["role"] == "tool":
+        status = "Continuing: type a result for each tool call, then press Run."
+    else:
+        status = "Continuing: write the next message, then press Run."
+    return render_playground(form, status=status, focus=f"turns-{following}-content")
 
 
 @bp.errorhandler(CSRFError)
@@ -158,7 +214,8 @@ def csrf_failed(error):
         return render_template("csrf_error.html"), 400
     message = ("The form's security token was missing or expired (or the form came from "
                "another site). Your input is kept below: press Run again.")
-    return render_playground(notice=message, formdata=request.form), 400
+    post = workbench.read(request.form, None, None)  # nothing kept from a post refused
+    return render_playground(conversation_form(post.formdata), notice=message), 400
 
 
 def own_run(run_id: str):
@@ -171,9 +228,11 @@ def own_run(run_id: str):
 
 @bp.get("/runs/<run_id>")
 def run_page(run_id: str):
-    """The run as it was: the form filled in and the result, rendered again now."""
+    """The run as it was: the form filled in, its thread and the result, rendered again now."""
     row, run = own_run(run_id)
-    return render_playground(form_for(run), run, record=row), 200, PRIVATE
+    thread = current_store().thread(run.parent_id, current_owner())
+    return render_playground(form_for(run, parent_id=run.parent_id), run, record=row,
+                             thread=thread), 200, PRIVATE
 
 
 @bp.get("/runs/<run_id>/follow")
@@ -195,12 +254,37 @@ def database_down(error):
                                    "page again in a moment."), 503
 
 
+def _conversation(run: Run, form: ConversationForm) -> Run:
+    """What a run keeps of its conversation besides the body: parent, variables, template."""
+    run.parent_id, run.variables, run.template = form.parent(), form.values, form.template
+    return run
+
+
+def read_post() -> tuple[workbench.Post, ConversationForm | None]:
+    """The form's post, read; a button other than Run is done here and its page returned."""
+    post = workbench.read(request.form, request.files, images())
+    if post.action == "run":
+        return post, conversation_form(post.formdata, post.errors)
+    if post.action == "export":
+        text = workbench.export(post.turns, images())
+        abort(Response(text, mimetype="application/json", headers={
+            **PRIVATE, "Content-Disposition": 'attachment; filename="messages.json"'}))
+    done = workbench.edit(post, images())
+    page = render_playground(conversation_form(done.formdata, done.errors), status=done.message,
+                             focus=done.focus)
+    abort(Response(page, 200, PRIVATE))
+
+
 @bp.post("/")
 def run():
-    """Run once, save, and redirect to the run's own page, so a reload never re-sends it."""
-    if request.form.get("action") == "code":  # the Get code button: show, send nothing
+    """Run once, save, and redirect to the run's own page, so a reload never re-sends it.
+
+    Any other button (add, delete, move a turn, import…) returns the form changed, and
+    sends nothing anywhere; Get code shows the call the form would make, and sends nothing.
+    """
+    if request.form.get("action") == "code":
         return live_code()
-    form = prompt_form()
+    _post, form = read_post()
     try:
         choice, release = _admit(form)
     except Refused:
@@ -210,17 +294,55 @@ def run():
     store, owner = current_store(), current_owner()
     body = form.to_body()
     try:
-        live = begin(store, Run(request=body, endpoint=choice.client.endpoint,
-                                provider=choice.name, demo=choice.client.demo), owner, choice)
+        live = begin(store, _conversation(Run(request=body, endpoint=choice.client.endpoint,
+                                              provider=choice.name, demo=choice.client.demo),
+                                          form), owner, choice)
         result = choice.client.complete(body, api_key=choice.api_key)
     finally:
         release()
     result.provider = choice.name
+    _conversation(result, form)
     _log(result, choice, _status(result))
     run_id = keep(store, live, result, owner)
     if run_id:
         return redirect(url_for("playground.run_page", run_id=run_id), 303)
     return render_playground(form, result, notice=NOT_SAVED), _status(result)
+
+
+@bp.post("/runs/<run_id>/regenerate")
+def regenerate(run_id: str):
+    """Send a saved run's conversation again, as a new run with the same parent."""
+    store, owner = current_store(), current_owner()
+    old = own_run(run_id)[1]
+    body = {k: v for k, v in old.request.items() if k not in ("stream", "stream_options")}
+    try:
+        body["messages"] = store.images.inflate(owner, body.get("messages"))
+        base_url = old.endpoint.removesuffix("/chat/completions") \
+            if old.provider == CUSTOM else None
+        choice = providers().pick(old.provider, base_url, visitor_key(request))
+        release = budget().admit_run()
+    except (ImageMissing, ProviderRefused, OverBudget) as exc:
+        why = ("An image of this run is no longer kept: open it in the playground and upload "
+               "it again." if isinstance(exc, ImageMissing) else exc.message)
+        flash(f"Not regenerated. {why}")
+        return redirect(url_for("playground.run_page", run_id=run_id), 303)
+    try:
+        fresh = Run(request=body, endpoint=choice.client.endpoint, provider=choice.name,
+                    demo=choice.client.demo, parent_id=old.parent_id, variables=old.variables,
+                    template=old.template)
+        live = begin(store, fresh, owner, choice)
+        result = choice.client.complete(body, api_key=choice.api_key)
+    finally:
+        release()
+    result.provider = choice.name
+    result.parent_id, result.variables, result.template = \
+        old.parent_id, old.variables, old.template
+    _log(result, choice, _status(result))
+    new_id = keep(store, live, result, owner)
+    if new_id:
+        return redirect(url_for("playground.run_page", run_id=new_id), 303)
+    return render_playground(form_for(old, parent_id=old.parent_id), result,
+                             notice=NOT_SAVED), _status(result)
 
 
 def _event(name: str, data) -> str:
@@ -231,19 +353,22 @@ def _event(name: str, data) -> str:
 def stream():
     """Relay the reply as it is written; end with the same partial the no-JS page shows."""
     if request.form.get("lane"):  # a comparison's lane: reserved already, sent as it was
-        return stream_lane(request.form["lane"], render_lane)
-    form = prompt_form()
+        from playground import compare, lanes  # they build on this module's helpers
+
+        return lanes.stream_lane(request.form["lane"], compare.render_lane)
+    _post, form = read_post()
     try:
         choice, release = _admit(form)
     except Refused:
         # The page's script answers this by submitting the form normally to show the errors.
-        return jsonify(errors=form.errors), 400
+        return jsonify(errors=form.control_errors()), 400
     except OverBudget as exc:
         # Not an event stream: the script falls back to a normal submit, which shows the card.
         return jsonify(error=exc.message), 429, {"Retry-After": str(exc.retry_after)}
     call = choice.client.stream({**form.to_body(), "stream_options": {"include_usage": True}},
                                 api_key=choice.api_key)
     call.run.provider = choice.name
+    _conversation(call.run, form)
     # Both now, not in the generator: the session cookie is sent before the body starts.
     store, owner = current_store(), current_owner()
 
@@ -276,7 +401,9 @@ def stream():
             _log(call.run, choice, 200)
             run_id = keep(store, live or None, call.run, owner)
         record = Saved(run_id, call.run.started_at) if run_id else None
-        html = render_template("_result.html", view=present(call.run), record=record)
+        thread = store.thread(call.run.parent_id, owner) if call.run.parent_id else None
+        html = render_template("_result.html", view=present(call.run), record=record,
+                               thread=thread)
         yield _event("result", {
             "html": html if run_id else str(NOT_SAVED_HTML) + html, "state": call.run.state,
             "url": url_for("playground.run_page", run_id=run_id) if run_id else None})
@@ -295,7 +422,7 @@ def live_code():
     back with the panel; the page's script asks here for the panel alone (and for the streamed
     call, which is what it sends) and shows it in place.
     """
-    form = prompt_form()
+    _post, form = read_post()
     script = request.headers.get("X-Get-Code") == "stream"
     try:
         if not form.validate():

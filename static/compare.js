@@ -7,7 +7,7 @@
 (function () {
   "use strict";
 
-  const form = document.getElementById("compare-form");
+  const form = document.querySelector("form[data-compare]");
   const results = document.getElementById("compare-results");
   const template = document.getElementById("lane-streaming");
   if (!form || !results || !template) return;

@@ -129,6 +129,9 @@
 
   form.addEventListener("submit", (event) => {
     if (!window.fetch || !window.ReadableStream) return;  // old browser: plain POST
+    // Only Run streams; the editing buttons the turn editor leaves to the server (Export's
+    // download, say) post the form as they would without JavaScript.
+    if (event.submitter && event.submitter.value !== "run") return;
     event.preventDefault();
     if (!controller) streamRun();
   });

@@ -287,6 +287,14 @@ def scenario_tools(h: Handler, model: str) -> None:
         "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'}}]))
 
 
+def scenario_parallel_tools(h: Handler, model: str) -> None:
+    h.send_json(200, completion(model, None, tool_calls=[
+        {"id": "call_paris", "type": "function",
+         "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'}},
+        {"id": "call_oslo", "type": "function",
+         "function": {"name": "get_weather", "arguments": '{"city": "Oslo"}'}}]))
+
+
 def scenario_refusal(h: Handler, model: str) -> None:
     h.send_json(200, completion(model, None, refusal="I can't help with that request."))
 
@@ -533,6 +541,7 @@ SCENARIOS = {
     "fake/markdown": scenario_markdown,
     "fake/choices": scenario_choices,
     "fake/tools": scenario_tools,
+    "fake/parallel-tools": scenario_parallel_tools,
     "fake/refusal": scenario_refusal,
     "fake/reasoning": scenario_reasoning,
     "fake/no-usage": scenario_no_usage,

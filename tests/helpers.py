@@ -9,6 +9,9 @@ from collections.abc import Iterable, Iterator
 from bs4 import BeautifulSoup
 
 SENTINEL_KEY = "fake-sentinel-key-0123456789abcdef"
+# A new conversation is a system box, then the user's message: where the prompt of a simple
+# run is, on the form and on the run's page.
+SYSTEM, PROMPT = "turns-0-content", "turns-1-content"
 
 
 def app_config(tmp_path, **overrides) -> dict:
@@ -60,9 +63,32 @@ def csrf_token(client) -> str:
     return re.search(r'name="csrf-token" content="([^"]+)"', html).group(1)
 
 
+def turn_fields(*turns) -> dict:
+    """The fields the form posts for these turns: (role, content) pairs, or dicts of fields
+    (``{"role": "tool", "content": "…", "tool_call_id": "call_1"}``)."""
+    fields = {}
+    for index, turn in enumerate(turns):
+        turn = {"role": turn[0], "content": turn[1]} if isinstance(turn, tuple) else turn
+        for name in ("role", "content", "tool_call_id", "tool_calls"):
+            fields[f"turns-{index}-{name}"] = turn.get(name, "")
+        for number, image in enumerate(turn.get("images", [])):
+            fields[f"turns-{index}-images-{number}-ref"] = image.get("ref", "")
+            fields[f"turns-{index}-images-{number}-url"] = image.get("url", "")
+    return fields
+
+
 def form(client, **fields) -> dict:
-    """The playground form as a user fills it, with a fresh CSRF token; None drops a field."""
-    data = {"csrf_token": csrf_token(client), "model": "fake/ok", "prompt": "Hello"}
+    """The playground form as a user fills it, with a fresh CSRF token; None drops a field.
+
+    ``prompt`` and ``system`` fill the two turns of a new conversation (the user's message,
+    "Hello" unless given, and the system box); ``turns-…`` fields replace them.
+    """
+    data = {"csrf_token": csrf_token(client), "model": "fake/ok"}
+    prompt, system = fields.pop("prompt", "Hello"), fields.pop("system", "")
+    if not any(key.startswith("turns-") for key in fields):
+        data.update(turn_fields(("system", system or ""), ("user", prompt or "")))
+        if prompt is None:
+            data.pop(PROMPT)
     data.update(fields)
     return {key: value for key, value in data.items() if value is not None}
 

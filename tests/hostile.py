@@ -102,9 +102,22 @@ PAGE_OK = {  # the page's own elements of the forbidden kinds
     "meta": lambda t: "http-equiv" not in t.attrs,
     "form": lambda t: t.get("id") in ("prompt-form",) or "login-form" in t.get("class", [])
     or _in_run_actions(t),
-    "input": lambda t: t.find_parent("form") is not None or t.get("id") == "share-url",
-    "button": lambda t: t.find_parent("form") is not None or t.find_parent("span", "tools"),
+    "input": lambda t: t.find_parent("form") is not None or t.get("id") == "share-url"
+    or _in_own_template(t),
+    "button": lambda t: t.find_parent("form") is not None or t.find_parent("span", "tools")
+    or _in_own_template(t),
+    # thumbnails of uploads: served by this site only, outside any reply
+    "img": lambda t: "thumb" in t.get("class", []) and t.find_parent(class_="reply") is None
+    and (t.get("src", "").startswith(("/images/", "/s/")) or _in_own_template(t)),
 }
+OWN_TEMPLATES = ("turn-template-", "image-template", "variable-template")
+
+
+def _in_own_template(tag) -> bool:
+    """Inside one of the blank <template>s the turn editor clones (outside any result)."""
+    template = tag.find_parent("template")
+    return template is not None and template.get("id", "").startswith(OWN_TEMPLATES) and \
+        template.find_parent("article", class_="result") is None
 
 
 def _in_run_actions(tag) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from flask import Flask
 
-from tests.helpers import SENTINEL_KEY, Page, csrf_token, submit
+from tests.helpers import PROMPT, SENTINEL_KEY, SYSTEM, Page, csrf_token, submit
 
 
 def test_success_shows_reply_json_usage_and_keeps_the_form(run_form, upstream):
@@ -16,7 +16,7 @@ def test_success_shows_reply_json_usage_and_keeps_the_form(run_form, upstream):
     stats = page.text(".usage")
     assert "Prompt tokens 5" in stats and "Completion tokens 12" in stats
     assert "Total tokens 17" in stats and "Cost n/a" in stats
-    assert page.value("prompt") == "Hello" and page.value("system") == "Be kind"
+    assert page.value(PROMPT) == "Hello" and page.value(SYSTEM) == "Be kind"
     assert page.value("temperature") == "0.5"
     assert "finish_reason: stop" in page.text(".finish")
 
@@ -98,7 +98,7 @@ def test_upstream_failures_become_a_clear_error_card(run_form, model, title, mes
     assert title in page.text(".error-card h3")
     assert message in page.text(".error-card")
     assert page.text(".error-hint").startswith("What to do:")
-    assert page.value("prompt") == "Keep me" and page.value("model") == model
+    assert page.value(PROMPT) == "Keep me" and page.value("model") == model
     assert "Traceback" not in page.html
 
 
@@ -132,13 +132,13 @@ def test_timeout_is_reported_without_hanging(upstream, make_app):
 
 
 @pytest.mark.parametrize(("fields", "field", "message"), [
-    ({"prompt": ""}, "prompt", "Write a prompt"),
+    ({"prompt": ""}, PROMPT, "Write a message to send"),
     ({"temperature": "NaN"}, "temperature", "finite"),
     ({"temperature": "7"}, "temperature", "between 0"),
     ({"max_tokens": "-5"}, "max_tokens", "between 1"),
     ({"max_tokens": str(10**12)}, "max_tokens", "between 1"),
     ({"extra": "{oops"}, "extra", "Not valid JSON"),
-    ({"prompt": "x" * 1_000_000}, "prompt", "longer than"),
+    ({"prompt": "x" * 1_000_000}, PROMPT, "longer than"),
     ({"model": "bad\x07model"}, "model", "control"),
 ])
 def test_invalid_input_comes_back_in_the_form_without_an_upstream_call(
@@ -147,15 +147,15 @@ def test_invalid_input_comes_back_in_the_form_without_an_upstream_call(
     assert page.status == 400
     assert message in page.field_errors(field)
     assert upstream.received == []
-    if field != "prompt":
-        assert page.value("prompt") == "Hello"
+    if field != PROMPT:
+        assert page.value(PROMPT) == "Hello"
 
 
 def test_missing_csrf_token_keeps_what_was_typed(client, upstream):
     page = Page(client.post("/", data={"model": "fake/ok", "prompt": "my long prompt"}))
     assert page.status == 400
     assert "security token" in page.text(".banner-warn")
-    assert page.value("prompt") == "my long prompt"
+    assert page.value(PROMPT) == "my long prompt"
     assert upstream.received == []
 
 
@@ -176,7 +176,7 @@ def test_a_stream_without_a_token_is_refused_before_any_call(client, upstream):
 
 def test_oversized_body_gets_a_friendly_413(client):
     page = Page(client.post("/", data={"csrf_token": csrf_token(client),
-                                       "prompt": "x" * (3 * 1024 * 1024)}))
+                                       "prompt": "x" * (9 * 1024 * 1024)}))
     assert page.status == 413
     assert "larger than this server accepts" in page.text(".error-card")
 

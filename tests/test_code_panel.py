@@ -11,7 +11,7 @@ from playground.codegen import Snippet
 from playground.run import Run
 from playground.store import current_store
 from tests.fake_upstream import REPLY
-from tests.helpers import SENTINEL_KEY, Page, csrf_token, form, sse_events, submit
+from tests.helpers import PROMPT, SENTINEL_KEY, Page, csrf_token, form, sse_events, submit
 from tests.snippets import printed_text, run
 
 LANGUAGES = {"curl": ("curl", "bash", "chat.sh"),
@@ -161,7 +161,7 @@ def test_live_form_code_sends_what_the_form_would_send(key, client, upstream, tm
               "extra": '{"top_k": 40}'}
     page = Page(client.post("/", data=form(client, action="code", **fields)))
     assert page.status == 200 and upstream.received == []  # nobody was called
-    assert page.value("prompt") == HOSTILE  # the form comes back as typed
+    assert page.value(PROMPT) == HOSTILE  # the form comes back as typed
     assert page.soup.select_one("#live-get-code[open]") is not None
     node = page.soup.select_one(f"#live-code-{key}")
     label, lang, filename = LANGUAGES[key]
@@ -187,11 +187,12 @@ def test_live_form_code_for_the_script_is_the_streamed_call(client, upstream, tm
 
 def test_live_form_code_refuses_an_invalid_form_and_calls_nobody(client, upstream):
     page = Page(client.post("/", data=form(client, prompt="", temperature="9", action="code")))
-    assert page.status == 400 and page.field_errors("prompt") == "Write a prompt to send."
+    assert page.status == 400 and "between 0" in page.field_errors("temperature")
+    assert "Write a message" in page.text(f"#{PROMPT}-errors")
     assert page.soup.select_one("#live-get-code") is None and upstream.received == []
-    response = client.post("/code", data=form(client, prompt=""),
+    response = client.post("/code", data=form(client, temperature="9"),
                            headers={"X-Get-Code": "stream"})
-    assert response.status_code == 400 and "prompt" in response.get_json()["errors"]
+    assert response.status_code == 400 and "temperature" in response.get_json()["errors"]
 
 
 def shown_in(fragment: Fragment, key: str) -> Snippet:

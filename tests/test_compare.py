@@ -10,7 +10,7 @@ import pytest
 from playground import lanes
 from playground.codegen import Snippet
 from tests.fake_upstream import words
-from tests.helpers import SENTINEL_KEY, Page, csrf_token, sse_events, submit
+from tests.helpers import PROMPT, SENTINEL_KEY, SYSTEM, Page, csrf_token, sse_events, submit
 from tests.snippets import printed_text, run
 
 
@@ -275,7 +275,7 @@ def test_sharing_shows_the_lanes_and_nothing_else(app, upstream):
     link = shared.soup.select_one("#share-url")["value"]
     seen = Page(stranger.get(link))
     assert seen.status == 200 and lane_states(seen) == ["complete", "complete"]
-    assert not seen.soup.select("#compare-form") and not seen.soup.select("#share")
+    assert not seen.soup.select("form[data-compare]") and not seen.soup.select("#share")
     assert "AIMLAPI_BASE_URL" in seen.text("#lane-0-get-code")  # no server address shown
     assert upstream.base_url not in seen.html
     lane_ids = [a["href"].rsplit("/", 1)[1] for a in page.soup.select(".lane-actions a")
@@ -424,13 +424,33 @@ def test_compare_from_a_run_page_starts_from_its_conversation_and_model(client, 
     run = submit(client, model="fake/markdown", prompt="Start here", system="Be kind")
     link = run.soup.find("a", string="Compare…")["href"]
     page = Page(client.get(link))
-    assert page.value("prompt") == "Start here" and page.value("system") == "Be kind"
+    assert page.value(PROMPT) == "Start here" and page.value(SYSTEM) == "Be kind"
     assert page.value("lanes-0-model") == "fake/markdown"
     assert len(page.soup.select(".lane-field")) >= 2
     top = Page(client.get("/"))
     assert top.soup.select_one("nav a[href='/compare']").get_text() == "Compare"
 
 
+def test_every_lane_sends_the_conversation_editors_turns_variables_and_tools(client, upstream):
+    tools = json.dumps([{"type": "function", "function": {
+        "name": "get_time", "parameters": {"type": "object", "properties": {}}}}])
+    fields = {"turns-0-role": "system", "turns-0-content": "Answer as {{who}}",
+              "turns-1-role": "user", "turns-1-content": "Hello",
+              "turns-2-role": "assistant", "turns-2-content": "Hi!",
+              "turns-3-role": "user", "turns-3-content": "Time please",
+              "variables-who": "a pirate", "tools": tools, "tool_choice": "auto"}
+    page = compare(client, ["fake/ok", "fake/tools"], prompt=None, **fields)
+    assert lane_states(page) == ["complete", "complete"]
+    bodies = [r["body"] for r in upstream.received]
+    for body in bodies:
+        assert [m["content"] for m in body["messages"]] == [
+            "Answer as a pirate", "Hello", "Hi!", "Time please"]
+        assert body["tools"] == json.loads(tools) and body["tool_choice"] == "auto"
+    assert page.value("turns-0-content") == "Answer as {{who}}"  # the template is kept
+    edited = Page(client.post("/compare", data=compare_form(
+        client, ["fake/ok", "fake/ok"], prompt=None, action="add-user", **fields)))
+    assert edited.status == 200 and len(edited.soup.select("[name$=-role]")) >= 5
+    assert len(upstream.received) == 2  # editing the conversation sends nothing
 def test_a_lanes_run_page_leads_back_to_its_comparison(client, upstream):
     page = compare(client, ["fake/ok", "fake/cost"])
     path = page.response.request.path

@@ -196,7 +196,7 @@ def test_a_worker_killed_mid_stream_leaves_an_interrupted_run_with_its_text(guni
     assert page.text(".reply") == HOLD_TEXT
     assert "Interrupted: the server stopped reporting on this run" in page.text(".banner-warn")
     history = page_of(me.get(f"{server.base}/history?state=interrupted"))
-    assert history.all_text(".prompt-cell") == ["Kill me mid-reply"]
+    assert history.all_text(".run-link") == ["Kill me mid-reply"]
     assert history.all_text(".run-row .pill") == ["Interrupted"]
 
 
@@ -302,7 +302,7 @@ def test_a_non_streamed_run_is_running_while_the_provider_thinks(make_app, upstr
     history = wait_for(lambda: (p := Page(client.get("/history"))).all_text(".run-row .pill")
                        and p)
     assert history.all_text(".run-row .pill") == ["Running"]
-    assert history.all_text(".prompt-cell") == ["Think slowly"]
+    assert history.all_text(".run-link") == ["Think slowly"]
     thread.join(timeout=10)
     assert done[0].text(".result-head .pill") == "Done"
     assert Page(client.get("/history")).all_text(".run-row .pill") == ["Complete"]
@@ -325,7 +325,7 @@ def test_sqlite_down_at_start_then_back_is_used_again(make_app, upstream, tmp_pa
     folder.mkdir()  # the database is back
     page = submit(client, prompt="once it is back")
     assert page.response.history and page.response.history[0].status_code == 303
-    assert Page(client.get("/history")).all_text(".prompt-cell") == ["once it is back"]
+    assert Page(client.get("/history")).all_text(".run-link") == ["once it is back"]
 
 
 class Outage:
@@ -397,7 +397,7 @@ def test_postgresql_down_at_start_then_back_is_migrated_and_used(make_app, upstr
     relay.up()
     page = submit(client, prompt="once it is back")
     assert page.response.history and page.text(".result-head .pill") == "Done"
-    assert Page(client.get("/history")).all_text(".prompt-cell") == ["once it is back"]
+    assert Page(client.get("/history")).all_text(".run-link") == ["once it is back"]
 
 
 def test_postgresql_down_mid_stream_shows_the_reply_and_keeps_the_text_so_far(

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from playground.forms import PromptForm
+from playground.forms import ConversationForm
+from tests.helpers import PROMPT, SYSTEM, turn_fields
 
 
 @pytest.fixture
@@ -16,18 +17,18 @@ def app(make_app):
 def form_for(app):
 
     def build(**fields):
-        data = {"model": "gpt-4o-mini", "prompt": "Hi", **fields}
+        data = {"model": "gpt-4o-mini", **turn_fields(("system", ""), ("user", "Hi")), **fields}
         with app.test_request_context(method="POST", data=data):
-            form = PromptForm()
+            form = ConversationForm()
             valid = form.validate()
             return form, valid
     return build
 
 
 INVALID = [
-    ("prompt", {"prompt": ""}, "Write a prompt"),
-    ("prompt", {"prompt": "   "}, "Write a prompt"),
-    ("prompt", {"prompt": "x" * 100_001}, "longer than 100000"),
+    (PROMPT, {PROMPT: ""}, "Write a message to send"),
+    (PROMPT, {PROMPT: "   "}, "Write a message to send"),
+    (PROMPT, {PROMPT: "x" * 100_001}, "longer than 100000"),
     ("model", {"model": ""}, "Enter a model name"),
     ("model", {"model": "gpt\x00-4"}, "control"),
     ("model", {"model": "gpt\u202e4o"}, "control"),
@@ -65,19 +66,20 @@ INVALID = [
 def test_invalid_input_gets_a_field_message(form_for, field, data, message):
     form, valid = form_for(**data)
     assert not valid
-    assert any(message in error for error in form.errors[field]), form.errors
+    assert any(message in error for error in form.messages_for(field)), form.errors
 
 
 def test_only_parameters_the_user_set_are_sent(form_for):
-    form, valid = form_for(temperature="", max_tokens="", system="")
+    form, valid = form_for(temperature="", max_tokens="", **{SYSTEM: ""})
     assert valid
     assert form.to_body() == {"model": "gpt-4o-mini",
                               "messages": [{"role": "user", "content": "Hi"}]}
 
 
 def test_every_parameter_lands_in_the_body(form_for):
-    form, valid = form_for(system="Be brief.", temperature="0.7", max_tokens="256", top_p="0.9",
-                           n="2", seed="42", presence_penalty="0.5", frequency_penalty="-0.5",
+    form, valid = form_for(**{SYSTEM: "Be brief."}, temperature="0.7", max_tokens="256",
+                           top_p="0.9", n="2", seed="42", presence_penalty="0.5",
+                           frequency_penalty="-0.5",
                            stop="END\n###", json_mode="y", extra='{"top_k": 40}')
     assert valid, form.errors
     assert form.to_body() == {
@@ -91,10 +93,10 @@ def test_every_parameter_lands_in_the_body(form_for):
 
 
 def test_lone_surrogate_bytes_in_a_form_stay_inert_text(app):
-    raw = b"model=demo&prompt=bad%ED%A0%80surrogate"
+    raw = b"model=demo&turns-0-role=user&turns-0-content=bad%ED%A0%80surrogate"
     with app.test_request_context(method="POST", data=raw,
                                   content_type="application/x-www-form-urlencoded"):
-        form = PromptForm()
+        form = ConversationForm()
         assert form.validate()
         content = form.to_body()["messages"][0]["content"]
         assert content.startswith("bad") and content.endswith("surrogate")

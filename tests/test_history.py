@@ -11,7 +11,7 @@ import threading
 
 import pytest
 
-from tests.helpers import SENTINEL_KEY, Page, csrf_token, form, sse_events, submit
+from tests.helpers import PROMPT, SENTINEL_KEY, SYSTEM, Page, csrf_token, form, sse_events, submit
 
 
 @pytest.fixture
@@ -35,7 +35,7 @@ def test_a_run_redirects_to_its_own_page_and_a_reload_sends_nothing(client, upst
     page = Page(client.get(location))
     assert page.status == 200
     assert "Hello! How can I help you today?" in page.text(".reply")
-    assert page.value("prompt") == "What is 2+2?" and page.value("model") == "fake/ok"
+    assert page.value(PROMPT) == "What is 2+2?" and page.value("model") == "fake/ok"
     assert "Total tokens 17" in page.text(".usage")
     for _ in range(3):  # reloading the page shows the run again without calling the provider
         assert Page(client.get(location)).text(".reply")
@@ -46,20 +46,20 @@ def test_the_form_comes_back_exactly_as_sent(client, run_form):
     page = run_form(model="fake/ok", system="Be brief.", prompt="Line one\nLine two",
                     temperature="0.7", max_tokens="64", stop="END\nSTOP", json_mode="y",
                     extra='{"top_k": 40}')
-    assert page.value("system") == "Be brief." and page.value("prompt") == "Line one\nLine two"
+    assert page.value(SYSTEM) == "Be brief." and page.value(PROMPT) == "Line one\nLine two"
     assert page.value("temperature") == "0.7" and page.value("max_tokens") == "64"
     assert page.value("stop") == "END\nSTOP"
     assert page.soup.select_one("[name=json_mode]").has_attr("checked")
     assert json.loads(page.value("extra")) == {"top_k": 40}
     # "Open in playground" fills the same form, without the result.
     again = Page(client.get(f"/?run={run_id_of(page)}"))
-    assert again.value("prompt") == "Line one\nLine two" and again.value("temperature") == "0.7"
+    assert again.value(PROMPT) == "Line one\nLine two" and again.value("temperature") == "0.7"
     assert not again.text(".reply")
 
 
 def test_an_invalid_form_is_not_run_and_not_saved(client, run_form, upstream):
     page = run_form(prompt="", follow=False)
-    assert page.status == 400 and "Write a prompt" in page.field_errors("prompt")
+    assert page.status == 400 and "Write a message to send" in page.field_errors(PROMPT)
     assert posts(upstream) == 0
     assert "No runs yet" in Page(client.get("/history")).text(".history")
 
@@ -159,17 +159,18 @@ def test_history_search_filter_and_pages(client, run_form):
     run_form(model="fake/markdown", prompt="Format this")
     run_form(model="fake/401", prompt="Will fail")
     history = Page(client.get("/history"))
-    assert history.all_text(".prompt-cell") == ["Will fail", "Format this",
-                                                "Tell me about Paris"]
+    assert history.all_text(".run-link") == ["Will fail", "Format this",
+                                             "Tell me about Paris"]
     row = history.all_text(".run-row")[1]
     assert "fake/markdown" in row and "Complete" in row and "17" in row
-    assert history.all_text(".prompt-cell") == history.all_text(".run-link")
-    assert Page(client.get("/history?q=paris")).all_text(".prompt-cell") == [
+    # the last user turn, and how many turns the conversation had (the system box was empty)
+    assert history.all_text(".turn-count") == ["1 turn"] * 3
+    assert Page(client.get("/history?q=paris")).all_text(".run-link") == [
         "Tell me about Paris"]
-    assert Page(client.get("/history?q=Title")).all_text(".prompt-cell") == [
+    assert Page(client.get("/history?q=Title")).all_text(".run-link") == [
         "Format this"]  # found in the reply
-    assert Page(client.get("/history?model=fake/401")).all_text(".prompt-cell") == ["Will fail"]
-    assert Page(client.get("/history?state=complete")).all_text(".prompt-cell") == [
+    assert Page(client.get("/history?model=fake/401")).all_text(".run-link") == ["Will fail"]
+    assert Page(client.get("/history?state=complete")).all_text(".run-link") == [
         "Format this", "Tell me about Paris"]
     assert "No run matches" in Page(client.get("/history?q=nothing-like-this")).html
     for i in range(24):
@@ -177,7 +178,7 @@ def test_history_search_filter_and_pages(client, run_form):
     first = Page(client.get("/history"))
     assert len(first.soup.select(".run-row")) == 25 and "Page 1 of 2" in first.text(".pager")
     second = Page(client.get(first.soup.select_one("a[rel=next]")["href"]))
-    assert second.all_text(".prompt-cell") == ["Format this", "Tell me about Paris"]
+    assert second.all_text(".run-link") == ["Format this", "Tell me about Paris"]
     assert "Page 2 of 2" in second.text(".pager") and second.soup.select_one("a[rel=next]") is None
 
 
@@ -187,11 +188,11 @@ def test_delete_one_run_and_all_of_mine(client, run_form):
     token = csrf_token(client)
     page = Page(client.post(f"/runs/{gone}/delete", data={"csrf_token": token},
                             follow_redirects=True))
-    assert page.all_text(".prompt-cell") == ["keep me"] and "deleted" in page.text(".flash")
+    assert page.all_text(".run-link") == ["keep me"] and "deleted" in page.text(".flash")
     assert client.get(f"/runs/{gone}").status_code == 404
     unconfirmed = Page(client.post("/history/delete", data={"csrf_token": token},
                                    follow_redirects=True))
-    assert unconfirmed.all_text(".prompt-cell") == ["keep me"]
+    assert unconfirmed.all_text(".run-link") == ["keep me"]
     emptied = Page(client.post("/history/delete", data={"csrf_token": token, "confirm": "yes"},
                                follow_redirects=True))
     assert "Deleted 1 run." in emptied.text(".flash") and "No runs yet" in emptied.html
@@ -211,7 +212,7 @@ def test_a_streamed_run_is_saved_and_its_address_given(client, upstream):
     assert 'action="/runs/' in result["html"]  # the share / export / delete actions
     page = Page(client.get(result["url"]))
     assert "Hello! How can I help you today?" in page.text(".reply")
-    assert "streamed" in page.text(".result-head") and page.value("prompt") == "Stream it"
+    assert "streamed" in page.text(".result-head") and page.value(PROMPT) == "Stream it"
     assert "Raw stream events" in page.text(".inspect")
     assert posts(upstream) == 1
 
@@ -254,7 +255,7 @@ def test_prune_command_keeps_the_newest_runs(app, client, run_form):
     app.config["PLAYGROUND_RETENTION_RUNS"] = "2"
     result = app.test_cli_runner().invoke(args=["runs", "prune"])
     assert result.exit_code == 0 and "Deleted 1 run." in result.output
-    assert Page(client.get("/history")).all_text(".prompt-cell") == ["new", "middle"]
+    assert Page(client.get("/history")).all_text(".run-link") == ["new", "middle"]
     result = app.test_cli_runner().invoke(args=["runs", "prune", "--days", "0"])
     assert "Deleted 2 runs." in result.output
 
@@ -318,7 +319,7 @@ def test_an_action_on_an_id_with_a_nul_byte_is_not_found(client, upstream, actio
 @pytest.mark.parametrize("query", ["run=a%00", "share=a%00"])
 def test_opening_an_id_with_a_nul_byte_gives_the_empty_form(client, upstream, query):
     page = Page(client.get(f"/?{query}"))
-    assert page.status == 200 and page.value("prompt") == ""
+    assert page.status == 200 and page.value(PROMPT) == ""
 
 
 def test_a_search_with_a_nul_byte_searches_without_it(client, upstream):

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from tests.helpers import Page, csrf_token, form, submit
+from tests.helpers import PROMPT, Page, csrf_token, form, submit
 
 BAD_VALUES = [
     ("temperature", "nan"), ("temperature", "NaN"), ("temperature", "inf"),
@@ -33,7 +33,8 @@ BAD_VALUES = [
 def test_bad_value_is_refused_with_a_message_and_no_call(client, upstream, name, value):
     page = submit(client, **{name: value})
     assert page.status == 400
-    assert page.field_errors(name), f"no message under {name}"
+    shown = PROMPT if name == "prompt" else name  # the prompt is the user turn's content
+    assert page.field_errors(shown), f"no message under {shown}"
     assert upstream.received == []
     if name not in ("prompt", "model") and "\x00" not in value:
         assert page.value(name) == value  # what the user typed is kept
@@ -80,7 +81,7 @@ def test_missing_csrf_token_is_refused_and_input_kept(client, upstream):
     response = client.post("/", data={"model": "fake/ok", "prompt": "keep me"})
     page = Page(response)
     assert page.status == 400 and "security token" in page.text(".banner-warn")
-    assert page.value("prompt") == "keep me" and upstream.received == []
+    assert page.value(PROMPT) == "keep me" and upstream.received == []
 
 
 def test_cross_origin_post_is_refused(app, upstream):
@@ -128,7 +129,7 @@ def test_the_cap_is_sent_when_the_visitor_sets_none(capped, upstream):
 
 def test_prompt_over_the_server_cap_is_refused(capped, upstream):
     page = submit(capped, prompt="p" * 40, system="s" * 20)
-    assert page.status == 400 and "at most 50 characters" in page.field_errors("prompt")
+    assert page.status == 400 and "at most 50 characters" in page.field_errors(PROMPT)
     assert upstream.received == []
 
 
@@ -194,11 +195,11 @@ def test_non_finite_numbers_in_extra_json_are_refused(client, upstream, extra):
 @pytest.mark.parametrize("path", ["/", "/stream"])
 def test_a_file_part_in_place_of_a_text_field_is_no_crash(client, upstream, path):
     fields = form(client, extra='{"top_k": 40}')
-    fields["prompt"] = (io.BytesIO(b"a prompt in a file"), "prompt.txt")
+    fields[PROMPT] = (io.BytesIO(b"a prompt in a file"), "prompt.txt")
     response = client.post(path, data=fields, content_type="multipart/form-data")
     assert response.status_code == 400 and upstream.received == []
     if path == "/":
-        assert "Write a prompt" in Page(response).field_errors("prompt")
+        assert "Write a message to send" in Page(response).field_errors(PROMPT)
 
 
 @pytest.mark.parametrize("body", ['{"model": "fake/ok", "prompt": 5}', "[1, 2]", '"text"',

@@ -7,7 +7,7 @@ import time
 import pytest
 
 from tests.fake_upstream import scenario_ok, status_scenario
-from tests.helpers import csrf_token, sse_events, submit
+from tests.helpers import PROMPT, csrf_token, sse_events, submit
 
 STATUSES = [*range(400, 505), 529]
 
@@ -29,7 +29,7 @@ def test_every_error_status_becomes_a_card(make_client, upstream, status):
     assert f"HTTP {status}" in page.text(".error-card .eyebrow")
     assert f"provider says {status}" in page.text(".error-message")
     assert page.text(".error-hint").startswith("What to do:")
-    assert page.value("prompt") == "keep me" and len(upstream.received) == 1
+    assert page.value(PROMPT) == "keep me" and len(upstream.received) == 1
 
 
 def _first_then_ok(status, headers, body=None):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.helpers import Page, csrf_token
+from tests.helpers import PROMPT, Page, csrf_token
 
 
 def post(client, path="/", addr="127.0.0.1", headers=None, **fields):
@@ -18,7 +18,7 @@ def assert_limit_card(page: Page) -> None:
     assert 1 <= int(page.response.headers["Retry-After"]) <= 86400
     assert "Please wait a little" in page.text(".limit-card")
     assert "Nothing was sent to the model" in page.text(".limit-card")
-    assert page.value("prompt") == "keep me" and page.value("model") == "fake/ok"
+    assert page.value(PROMPT) == "keep me" and page.value("model") == "fake/ok"
 
 
 def test_per_client_limit_shows_a_card_and_makes_no_call(make_app, upstream):

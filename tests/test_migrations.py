@@ -22,9 +22,10 @@ from alembic.runtime.migration import MigrationContext
 
 from playground import migrations
 from playground.store import Store, engine_for, metadata
-from tests.helpers import Page, submit
+from tests.helpers import PROMPT, Page, submit
 
 FIXTURE = json.loads((Path(__file__).parent / "fixtures" / "v1_history.json").read_text())
+HEAD = "compare_lanes"  # the newest revision
 
 # -- the schema as the release before Alembic created it (store.py / runs.py at 5d0fa66) -------
 v1 = sa.MetaData()
@@ -106,11 +107,11 @@ def test_its_runs_are_listed_opened_and_shared_after_the_upgrade(v1_app, db_url)
     history = Page(client.get("/history"))
     assert history.status == 200 and "8 runs kept" in history.text(".history-head")
     prompts = [row["prompt"] for row in reversed(FIXTURE["rows"])]  # newest first
-    assert history.all_text(".prompt-cell") == [p.strip()[:120] for p in prompts]
+    assert history.all_text(".run-link") == [p.strip()[:120] for p in prompts]
     assert history.all_text(".run-row .pill")[:2] == ["Complete", "Stopped"]
     for row in FIXTURE["rows"]:
         page = Page(client.get(f"/runs/{row['id']}"))
-        assert page.status == 200 and page.value("prompt") == row["prompt"]
+        assert page.status == 200 and page.value(PROMPT) == row["prompt"]
         assert f"pill-{row['state']}" in page.html
         if row["reply"]:
             assert row["reply"].split()[0] in page.text(".result")
@@ -118,7 +119,7 @@ def test_its_runs_are_listed_opened_and_shared_after_the_upgrade(v1_app, db_url)
     stranger = v1_app.test_client()
     page = Page(stranger.get(f"/s/{shared['share_token']}"))
     assert page.status == 200 and shared["prompt"] in page.text("#shared-prompt")
-    assert at(db_url) == ("compare_lanes",)
+    assert at(db_url) == (HEAD,)
 
 
 def test_its_runs_export_exactly_as_that_release_exported_them(v1_app):
@@ -138,7 +139,29 @@ def test_the_upgraded_database_takes_new_runs_next_to_the_old(v1_app, upstream):
     assert page.status == 200 and "Hello! How can I help you today?" in page.text(".reply")
     history = Page(client.get("/history"))
     assert "9 runs kept" in history.text(".history-head")
-    assert history.all_text(".prompt-cell")[0] == "after the upgrade"
+    assert history.all_text(".run-link")[0] == "after the upgrade"
+
+
+def test_the_conversations_revision_counts_the_turns_of_existing_runs(v1_app, db_url,
+                                                                      upstream):
+    """Rows older than the revision get their turn count from their JSON, no parent, and the
+    history shows them; a continued run and an uploaded image then sit beside them."""
+    client = v1_app.test_client()
+    history = Page(client.get("/history"))  # the first request upgrades the database
+    expected = {row["id"]: len(json.loads(row["data"])["request"]["messages"])
+                for row in FIXTURE["rows"]}
+    engine = engine_for(db_url)
+    with engine.connect() as conn:
+        found = dict(conn.execute(sa.text("SELECT id, turn_count FROM runs")).all())
+        parents = conn.execute(sa.text("SELECT count(*) FROM runs WHERE parent_id IS NOT NULL"))
+        assert found == expected and parents.scalar() == 0
+        assert conn.execute(sa.text("SELECT count(*) FROM images")).scalar() == 0
+    engine.dispose()
+    assert sorted(history.all_text(".turn-count")) == sorted(
+        f"{n} turn{'s' if n != 1 else ''}" for n in expected.values())
+    old = FIXTURE["rows"][-1]["id"]
+    page = Page(client.get(f"/?continue={old}&choice=0"))
+    assert page.status == 200 and page.value("parent_id") == old
 
 
 def test_migrate_command_stamps_the_old_schema_then_upgrades(make_app, db_url):
@@ -147,10 +170,11 @@ def test_migrate_command_stamps_the_old_schema_then_upgrades(make_app, db_url):
     result = cli.invoke(args=["runs", "migrate"])
     assert result.exit_code == 0, result.output
     assert "At: schema_version 1, written before Alembic" in result.output
-    assert "To apply: run_heartbeat, compare_lanes" in result.output
+    assert "To apply: run_heartbeat, conversations, compare_lanes" in result.output
     assert "Stamped (already in place) runs_v1" in result.output
     assert "Applied run_heartbeat: Crash-safe runs" in result.output
-    assert "Now at: compare_lanes" in result.output
+    assert "Applied conversations: Conversations: a run's parent" in result.output
+    assert f"Now at: {HEAD}" in result.output
     assert "Up to date: nothing to do." in cli.invoke(args=["runs", "migrate"]).output
     engine = engine_for(db_url)
     with engine.connect() as conn:
@@ -163,10 +187,10 @@ def test_migrate_command_creates_a_new_database_from_empty(make_app, db_url):
     result = make_app(DATABASE_URL=db_url).test_cli_runner().invoke(args=["runs", "migrate"])
     assert result.exit_code == 0, result.output
     assert "At: nothing yet (a new database)" in result.output
-    assert "To apply: runs_v1, run_heartbeat, compare_lanes" in result.output
+    assert "To apply: runs_v1, run_heartbeat, conversations, compare_lanes" in result.output
     assert "Applied runs_v1" in result.output and "Applied run_heartbeat" in result.output
     assert "Stamped" not in result.output
-    assert at(db_url) == ("compare_lanes",)
+    assert at(db_url) == (HEAD,)
 
 
 def test_migrate_command_never_prints_the_database_password(make_app, pg_url):
@@ -239,14 +263,14 @@ def test_instances_starting_together_migrate_once(db_url):
 BRANCH = '''"""{doc}
 
 Revision ID: {rev}
-Revises: run_heartbeat
+Revises: {head}
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "{rev}"
-down_revision = "run_heartbeat"
+down_revision = "{head}"
 branch_labels = None
 depends_on = None
 
@@ -265,21 +289,21 @@ def test_parallel_revisions_apply_and_then_merge(tmp_path, db_url):
     scripts = tmp_path / "migrations"
     shutil.copytree(migrations.HERE, scripts, ignore=shutil.ignore_patterns("__pycache__"))
     versions = scripts / "versions"
-    (versions / "compare_lanes.py").write_text(BRANCH.format(
-        doc="Comparisons: a lanes table.", rev="compare_lanes",
+    (versions / "branch_lanes.py").write_text(BRANCH.format(
+        doc="Comparisons: a lanes table.", rev="branch_lanes", head=HEAD,
         upgrade='op.create_table("lanes", sa.Column("id", sa.Integer, primary_key=True))'))
     engine = engine_for(db_url)
     with engine.begin() as conn:  # this database saw branch A first
         migrations.upgrade(conn, scripts)
     (versions / "run_tags.py").write_text(BRANCH.format(
-        doc="Runs get tags.", rev="run_tags",
+        doc="Runs get tags.", rev="run_tags", head=HEAD,
         upgrade='op.add_column("runs", sa.Column("tags", sa.Text))'))
-    assert migrations.heads(scripts) == ("compare_lanes", "run_tags")
+    assert migrations.heads(scripts) == ("branch_lanes", "run_tags")
     with engine.begin() as conn:
         steps = migrations.upgrade(conn, scripts)
     assert [str(s) for s in steps] == ["Applied run_tags: Runs get tags."]
     with engine.connect() as conn:
-        assert migrations.current(conn) == ("compare_lanes", "run_tags")
+        assert migrations.current(conn) == ("branch_lanes", "run_tags")
     merged = command.merge(migrations.config(directory=scripts), "heads",
                            message="merge lanes and tags", rev_id="merge_lanes_tags")
     assert Path(merged.path).name == "merge_lanes_tags.py"
@@ -295,8 +319,8 @@ def test_parallel_revisions_apply_and_then_merge(tmp_path, db_url):
     engine = engine_for(fresh)
     with engine.begin() as conn:
         applied = [s.revision for s in migrations.upgrade(conn, scripts)]
-    assert applied[:2] == ["runs_v1", "run_heartbeat"] and applied[-1] == "merge_lanes_tags"
-    assert set(applied[2:4]) == {"compare_lanes", "run_tags"}
+    assert applied[:4] == ["runs_v1", "run_heartbeat", "conversations", HEAD]
+    assert applied[-1] == "merge_lanes_tags" and set(applied[4:6]) == {"branch_lanes", "run_tags"}
     engine.dispose()
 
 

@@ -156,7 +156,7 @@ def test_invalid_form_is_refused_before_any_upstream_call(client, upstream):
     data = {"csrf_token": csrf_token(client), "model": "fake/ok", "prompt": ""}
     response = client.post("/stream", data=data)
     assert response.status_code == 400
-    assert "prompt" in response.get_json()["errors"]
+    assert "turns-1-content" in response.get_json()["errors"]  # the user turn, left empty
     assert upstream.received == []
 
 

@@ -81,7 +81,7 @@ def demo_url(serve) -> str:
 def fill_and_run(page, model: str, prompt: str) -> None:
     """Type a model and a prompt into the form and press Run, as a person does."""
     page.fill("#model", model)
-    page.fill("#prompt", prompt)
+    page.fill("#turns-1-content", prompt)
     page.click("#run-button")
 
 

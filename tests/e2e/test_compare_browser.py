@@ -25,7 +25,7 @@ def test_three_lanes_stream_independently_the_fastest_first(compare_url, open_pa
     page = watched.page
     expect(page.locator("#lanes-0-model")).to_have_value("demo-fast")
     expect(page.locator("#lanes-2-model")).to_have_value("demo-slow")
-    page.fill("#prompt", "Which of you is fastest?")
+    page.fill("#turns-1-content", "Which of you is fastest?")
     page.click("#compare-button")
     # Each lane has its own column and streams into it as its model writes.
     expect(page.locator("#lane-0 [data-part=pill]")).to_have_text("Done", timeout=15_000)
@@ -61,14 +61,14 @@ def test_three_lanes_stream_independently_the_fastest_first(compare_url, open_pa
     link = page.locator("#share-url").input_value()
     stranger = open_page(link).page
     expect(stranger.locator("#lane-0 .reply h2")).to_have_text("Hello from the offline demo model")
-    expect(stranger.locator("#compare-form")).to_have_count(0)
+    expect(stranger.locator("form[data-compare]")).to_have_count(0)
     expect(stranger.locator(".lane-actions")).to_have_count(0)
     assert watched.errors == [] and watched.outside_requests() == []
 
 
 def test_stop_all_stops_every_lane(compare_url, open_page):
     page = open_page(compare_url).page
-    page.fill("#prompt", "Stop us all")
+    page.fill("#turns-1-content", "Stop us all")
     page.fill("#lanes-0-model", "demo-slow")
     page.fill("#lanes-1-model", "demo-slow")
     page.click("#compare-button")
@@ -82,7 +82,7 @@ def test_without_javascript_the_server_sends_the_lanes_and_the_diff_is_a_form(co
                                                                               open_page):
     watched = open_page(compare_url, javascript=False)
     page = watched.page
-    page.fill("#prompt", "No script here")
+    page.fill("#turns-1-content", "No script here")
     page.click("button[value=add-lane]")
     expect(page.locator(".lane-field")).to_have_count(4)
     page.fill("#lanes-3-model", "demo-reasoning")
@@ -106,7 +106,7 @@ def test_layout_in_dark_and_on_a_phone(compare_url, browser, scheme, width, name
     try:
         page = context.new_page()
         page.goto(compare_url)
-        page.fill("#prompt", "Layout please")
+        page.fill("#turns-1-content", "Layout please")
         page.click("#compare-button")
         expect(page.locator(".metrics-table")).to_be_visible(timeout=20_000)
         lanes = page.locator("article.lane")
@@ -138,7 +138,7 @@ def test_a_phone_without_javascript_switches_lanes_with_anchors(compare_url, bro
     try:
         page = context.new_page()
         page.goto(compare_url)
-        page.fill("#prompt", "Anchors")
+        page.fill("#turns-1-content", "Anchors")
         page.click("#compare-button")
         switcher = page.locator("[data-lane-switcher] a")
         expect(switcher).to_have_count(3)

@@ -39,16 +39,16 @@ def test_runs_are_kept_searched_shared_and_revoked(base_url, browser):
     expect(page.locator(".reply table")).to_be_visible()
     page.reload()  # the run's page again, from the history; nothing is re-sent
     expect(page.locator(".reply h1")).to_have_text("Title")
-    expect(page.locator("#prompt")).to_have_value("Format a table")
+    expect(page.locator("#turns-1-content")).to_have_value("Format a table")
 
     page.click("text=History")
     expect(page.locator(".run-row")).to_have_count(2)
-    expect(page.locator(".prompt-cell").first).to_have_text("Format a table")
+    expect(page.locator(".run-link").first).to_have_text("Format a table")
     page.fill("input[name=q]", "paris")
     page.click("button:has-text('Filter')")
     expect(page.locator(".run-row")).to_have_count(1)
     page.click("text=Tell me about Paris")
-    expect(page.locator("#prompt")).to_have_value("Tell me about Paris")
+    expect(page.locator("#turns-1-content")).to_have_value("Tell me about Paris")
     expect(page.locator(".reply")).to_contain_text("Hello! How can I help you today?")
 
     page.click("#share-button")

@@ -51,7 +51,7 @@ def visit(context, live_url: str, mode: str, case: str) -> dict:
     try:
         page.goto(live_url + "/")
         page.fill("#model", "fake/hostile")
-        page.fill("#prompt", case)
+        page.fill("#turns-1-content", case)
         if mode == "js-stream":
             page.click("#run-button")
             page.wait_for_selector("#result article.result[data-state]", timeout=60_000)

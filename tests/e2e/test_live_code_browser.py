@@ -11,7 +11,7 @@ def test_get_code_on_the_form_sends_nothing(live_url, open_page, upstream, javas
     watched = open_page(live_url, javascript=javascript)
     page = watched.page
     page.fill("#model", "fake/ok")
-    page.fill("#prompt", 'Say "hi" to $HOME')
+    page.fill("#turns-1-content", 'Say "hi" to $HOME')
     page.click("#code-button")
     code = page.locator("#live-code-curl")
     expect(code).to_contain_text('"model": "fake/ok"')
@@ -23,6 +23,6 @@ def test_get_code_on_the_form_sends_nothing(live_url, open_page, upstream, javas
         expect(code).to_contain_text('"stream": true')
         expect(page.get_by_role("button", name="Copy the curl code")).to_be_visible()
     else:
-        expect(page.locator("#prompt")).to_have_value('Say "hi" to $HOME')
+        expect(page.locator("#turns-1-content")).to_have_value('Say "hi" to $HOME')
     assert [r for r in upstream.received if r["method"] == "POST"] == []  # nothing sent
     assert watched.errors == []

@@ -23,14 +23,15 @@ def test_newcomer_first_run_on_the_demo_model(demo_url, open_page):
     page = watched.page
     expect(page.locator(".banner")).to_contain_text("offline demo model")
     expect(page.locator("#model")).to_have_value("demo")
-    page.fill("#prompt", "What can this playground do? Show me a table.")
-    page.locator("#prompt").press("Control+Enter")
+    page.fill("#turns-1-content", "What can this playground do? Show me a table.")
+    page.locator("#turns-1-content").press("Control+Enter")
     expect(page.locator(".result .pill").first).to_have_text("Done", timeout=15_000)
     expect(page.locator(".reply h2")).to_have_text("Hello from the offline demo model")
     expect(page.locator(".reply table")).to_be_visible()
     expect(page.locator(".jt").first).to_contain_text('"chat.completion"')
     expect(page.locator(".usage")).to_contain_text("Total tokens")
-    expect(page.locator("#prompt")).to_have_value("What can this playground do? Show me a table.")
+    expect(page.locator("#turns-1-content")).to_have_value(
+        "What can this playground do? Show me a table.")
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "playground.png"), full_page=True)
     assert watched.errors == [] and watched.outside_requests() == []
@@ -53,7 +54,7 @@ def test_without_javascript_the_form_posts_and_the_result_follows(live_url, open
     page = watched.page
     fill_and_run(page, "fake/ok", "Plain HTML please")
     expect(page.locator(".reply")).to_have_text("Hello! How can I help you today?")
-    expect(page.locator("#prompt")).to_have_value("Plain HTML please")
+    expect(page.locator("#turns-1-content")).to_have_value("Plain HTML please")
     expect(page.locator(".usage")).to_contain_text("Prompt tokens5")
 
 
@@ -102,12 +103,12 @@ def test_invalid_input_with_javascript_falls_back_to_field_messages(live_url, op
                                                                     upstream):
     page = open_page(live_url).page
     page.fill("#model", "fake/ok")
-    page.fill("#prompt", "Keep this text")
+    page.fill("#turns-1-content", "Keep this text")
     page.click("summary:has-text('Parameters')")
     page.fill("#temperature", "7")
     page.click("#run-button")
     expect(page.locator("#temperature-errors")).to_contain_text("between 0")
-    expect(page.locator("#prompt")).to_have_value("Keep this text")
+    expect(page.locator("#turns-1-content")).to_have_value("Keep this text")
     assert [r for r in upstream.received if r["method"] == "POST"] == []
 
 
@@ -120,7 +121,7 @@ def test_scripts_in_a_reply_never_run(live_url, open_page, upstream, path):
     watched = open_page(live_url)  # JavaScript on in both: a script that got in would run
     page = watched.page
     page.fill("#model", "hostile")
-    page.fill("#prompt", "Attack")
+    page.fill("#turns-1-content", "Attack")
     if path == "streamed":
         page.click("#run-button")
     else:  # the server-rendered page of the no-JS path, loaded with scripts enabled

@@ -80,7 +80,7 @@ def test_pages_load_only_the_scripts_they_use(serve_live, open_page):
     url = serve_live()
     page = open_page(url).page
     assert own_scripts(page) == ["/static/enhance.js", "/static/copy.js", "/static/models.js",
-                                 "/static/stream.js"]
+                                 "/static/turns.js", "/static/images.js", "/static/stream.js"]
     page.goto(url + "/history")
     assert own_scripts(page) == ["/static/enhance.js"]
     keyed = open_page(serve_live(PLAYGROUND_ALLOW_USER_KEYS=True)).page

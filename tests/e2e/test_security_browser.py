@@ -24,7 +24,7 @@ def test_over_the_limit_the_streamed_run_shows_the_card(serve_live, page, upstre
     fill_and_run(page, "fake/ok", "second, over the limit")
     card = page.wait_for_selector(".limit-card", timeout=15_000)
     assert "Please wait a little" in card.inner_text()
-    assert page.input_value("#prompt") == "second, over the limit"
+    assert page.input_value("#turns-1-content") == "second, over the limit"
     assert len([r for r in upstream.received if r["method"] == "POST"]) == 1
 
 

@@ -6,14 +6,14 @@ the form it was sent with); ``lane_tokens`` the single-use tokens with which a p
 each lane whose budget place and in-flight slot were taken when the comparison was made.
 
 Revision ID: compare_lanes
-Revises: run_heartbeat
+Revises: conversations
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "compare_lanes"
-down_revision = "run_heartbeat"
+down_revision = "conversations"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,84 @@
+"""A stored run as people read it: its prompt and reply columns, its export record.
+
+Pure: these read a ``Run`` (or its row) and never touch the database, so the store, the
+history and the exports agree on what "the prompt" of a conversation is.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from playground import images
+from playground.run import Run
+
+
+def prompt_of(request: dict) -> str:
+    """The last user turn's text (its text parts; "(image)" when it has only images)."""
+    messages = request.get("messages") if isinstance(request, dict) else None
+    users = [m.get("content") for m in messages if isinstance(m, dict)
+             and m.get("role") == "user"] if isinstance(messages, list) else []
+    if not users:
+        return ""
+    last = users[-1]
+    if isinstance(last, list):
+        texts = [p["text"] for p in last if isinstance(p, dict) and isinstance(p.get("text"), str)]
+        return "\n".join(texts) or ("(image)" if last else "")
+    return last if isinstance(last, str) else ""
+
+
+def reply_of(response) -> str:
+    """The text of every choice (or its refusal), for the list and for search."""
+    choices = response.get("choices") if isinstance(response, dict) else None
+    parts = []
+    for choice in choices if isinstance(choices, list) else []:
+        message = choice.get("message") if isinstance(choice, dict) else None
+        if isinstance(message, dict):
+            text = message.get("content") or message.get("refusal")
+            if isinstance(text, str):
+                parts.append(text)
+    return "\n\n".join(parts)
+
+
+def export_record(row, inflate=None) -> dict:
+    """One run as an evaluation test case: request, response, usage, metrics.
+
+    ``inflate(messages)`` makes stored image references data: URLs again: exports carry the
+    images themselves (a reference whose image is gone stays a reference).
+    """
+    run = Run.from_dict(json.loads(row.data))
+    usage = run.usage
+    if inflate is not None and isinstance(run.request, dict):
+        try:
+            run.request = {**run.request, "messages": inflate(run.request.get("messages"))}
+            run.template = inflate(run.template) if run.template else run.template
+        except images.ImageMissing:
+            pass
+    record = {
+        "id": row.id,
+        "created_at": datetime.fromtimestamp(row.created_at, UTC).isoformat(),
+        "model": row.model,
+        "state": row.state,
+        "request": run.request,
+        "response": run.response,
+        "output": row.reply,
+        "error": run.error.to_dict() if run.error else None,
+        "usage": usage.to_dict(),
+        "metrics": {"latency_ms": run.total_ms, "ttft_ms": run.ttft_ms,
+                    "tokens_per_s": run.tokens_per_s, "cost_usd": usage.cost_usd,
+                    "status": run.status, "attempts": run.attempts, "stream": run.stream},
+        "headers": run.headers,
+        "events": run.events or None,
+    }
+    if run.parent_id:  # a conversation continued: only then, so older exports read the same
+        record["parent_id"] = run.parent_id
+    if run.variables:
+        record.update(variables=run.variables, template=run.template)
+    return record
+
+
+def partial_response(text: str) -> dict:
+    """The reply so far in the shape of a response, as the stream assembler would build it."""
+    return {"id": None, "object": "chat.completion", "choices": [
+        {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": None}],
+        "usage": None}
