@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass, field, replace
 from bench import procs, report
 from bench.concurrency import concurrency
 from bench.latency import added_latency, streaming
+from bench.live import live_markdown
 from bench.page import page_weight
 from bench.render_cost import render_cost
 
@@ -48,12 +49,15 @@ class Config:
     render_reps: int = 5
     render_budget_s: float = 10.0
     render_timeout_s: float = 30.0
+    live_streams: int = 4  # per side per round
+    live_interval_ms: int = 5
+    live_bytes: int = 20_000
     extra_env: dict = field(default_factory=dict)
 
 
 QUICK = {"rounds": 2, "warmup": 5, "a_pairs": 30, "a_pairs_markdown": 10, "warmup_streams": 1,
          "b_pairs": 3, "ns": (20, 100), "c_rounds": 1, "c_settle_s": 0.5, "render_reps": 1,
-         "render_budget_s": 2.0}
+         "render_budget_s": 2.0, "live_streams": 1}
 
 
 def _with_stack(func):
@@ -69,6 +73,7 @@ BENCHMARKS = {
     "streaming": _with_stack(streaming),
     "concurrency": concurrency,
     "render": render_cost,
+    "live": live_markdown,
     "page": _with_stack(page_weight),
 }
 

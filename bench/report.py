@@ -121,8 +121,28 @@ def page_rows(r: dict) -> list[dict]:
     ]
 
 
+def live_rows(r: dict) -> list[dict]:
+    on, off = r["on"], r["off"]
+    low, high = on["relay_p99_rounds_ms"]
+    rows = [_row("(f) live markdown on: per-chunk relay delay, 20 KB markdown reply: p99",
+                 "≤ 5 ms", f"{_ms(on['relay_ms']['p99'])} (rounds {low:.2f}–{high:.2f}; max "
+                 f"{_ms(on['relay_ms']['max'])}, median {_ms(on['relay_ms']['median'])}, "
+                 f"{on['relay_ms']['n']} chunks)",
+                 on["relay_ms"]["p99"] is not None and on["relay_ms"]["p99"] <= 5.0),
+            _row("(f) live markdown off: per-chunk relay delay, same reply: p99", "report",
+                 f"{_ms(off['relay_ms']['p99'])} (max {_ms(off['relay_ms']['max'])}, median "
+                 f"{_ms(off['relay_ms']['median'])}, {off['relay_ms']['n']} chunks)")]
+    for name, side in (("on", on), ("off", off)):
+        low, high = side["cpu_spread_ms"]
+        rows.append(_row(f"(f) live markdown {name}: app CPU per 20 KB stream", "report",
+                         f"{side['cpu_ms_per_stream']:.1f} ms (rounds {low:.1f}–{high:.1f}); "
+                         f"{side['snapshots_per_stream']:.0f} snapshots, "
+                         f"{side['sse_bytes_per_stream'] / 1024:.0f} KB of events per stream"))
+    return rows
+
+
 ROWS = {"latency": latency_rows, "streaming": streaming_rows, "concurrency": concurrency_rows,
-        "render": render_rows, "page": page_rows}
+        "render": render_rows, "page": page_rows, "live": live_rows}
 
 
 def rows_for(results: dict) -> list[dict]:

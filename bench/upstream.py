@@ -9,6 +9,9 @@ Run as ``python -m bench.upstream``: it binds 127.0.0.1 on a free port and print
   is ``t=<CLOCK_MONOTONIC ns> `` taken just before the write, so a client on this machine can
   tell how long every chunk took to reach it; the first also carries ``r=<ns>``, when the
   request arrived.
+- ``bench/mdstream/<ms>/<bytes>``  the markdown reply of ``bench/markdown/<bytes>`` streamed in
+  64-character pieces, one every ``ms`` milliseconds, each ending in `` t=<ns>`` as above: a
+  reply the playground renders live, whose every chunk can be timed.
 
 The tests' ThreadingHTTPServer spends an OS thread per connection; here a connection costs one
 greenlet, and the process is separate so it never competes with the client for a GIL.
@@ -77,6 +80,13 @@ def stream(model: str, kind: str, args: list[int], usage: bool, received_ns: int
             # its time to first token into reaching the upstream and the relay back.
             received = f"r={received_ns} " if k == 1 else ""
             yield chunk(model, {"content": f"{received}t={time.monotonic_ns()} "})
+    elif kind == "mdstream":
+        interval_ms = args[0] if args else 5
+        start = time.monotonic()
+        for k, piece in enumerate(pieces(reply_text("markdown", args[1:])), start=1):
+            gevent.sleep(max(0.0, start + k * interval_ms / 1000 - time.monotonic()))
+            received = f" r={received_ns}" if k == 1 else ""
+            yield chunk(model, {"content": f"{piece}{received} t={time.monotonic_ns()}"})
     else:
         for piece in pieces(reply_text(kind, args)):
             yield chunk(model, {"content": piece})

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 from flask import Flask
 
-from playground import compare, gallery, history, views
+from playground import compare, gallery, history, presenter, recordings, views
 
 
 def register(app: Flask) -> None:
     app.register_blueprint(views.bp)
     app.register_blueprint(history.bp)
     app.register_blueprint(gallery.bp)
+    app.register_blueprint(recordings.bp)
+    app.register_blueprint(presenter.bp)
     app.register_blueprint(compare.bp)

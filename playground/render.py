@@ -183,6 +183,9 @@ class LiveMarkdown:
         self._last_ms: float | None = None
         self._last_cost = 0  # characters the last snapshot parsed
         self.last_cost_ms = 0.0  # how long the last snapshot took
+        self._tail_html = ""  # the growing tail's HTML in the last snapshot
+        self._given = 0  # finished pieces handed out by ``parts``
+        self._restarted = False  # the finished pieces were thrown away (a late link definition)
 
     def feed(self, delta: str) -> None:
         """Append the next piece of the reply (as the provider sent it)."""
@@ -224,6 +227,7 @@ class LiveMarkdown:
             # '[x]' above the cut may become a link now that '[x]: url' is defined below it.
             tail = "".join(self._done) + tail
             self._done, self._done_html, self._done_refs, self._done_links = [], [], {}, False
+            self._restarted = True
             self._done_highlighted = 0
             env = {"references": {}}
             tokens = md.parse(tail, env)
@@ -248,10 +252,22 @@ class LiveMarkdown:
                     self._done_refs[label] = ref
             tokens, tail = tokens[index:], tail[offset:]
         self._tail = [tail]
-        html = Markup("".join(self._done_html)) + sanitize(  # noqa: S704 - sanitizer output
-            md.renderer.render(tokens, md.options, env))
+        self._tail_html = str(sanitize(md.renderer.render(tokens, md.options, env)))
+        html = Markup("".join(self._done_html) + self._tail_html)  # noqa: S704 - sanitized
         self.last_cost_ms = (time.perf_counter() - started) * 1000
         return html
+
+    def parts(self, now_ms: float | None = None) -> tuple[int, list[str], str] | None:
+        """The next snapshot as a change to the one before: (finished pieces to keep, new
+        finished pieces, the tail's HTML); the pieces kept, the new ones and the tail, joined,
+        are ``snapshot()``. None once stopped. Finished pieces never change, so a page appends
+        them and replaces only the tail: nothing above it moves.
+        """
+        if self.snapshot(now_ms) is None:
+            return None
+        keep = 0 if self._restarted else self._given
+        self._restarted, self._given = False, len(self._done_html)
+        return keep, self._done_html[keep:], self._tail_html
 
     def notice(self) -> Markup | None:
         """What to tell the reader once live formatting has stopped."""

@@ -110,6 +110,10 @@ class Run:
     response: object = None
     raw_text: str | None = None
     events: list = field(default_factory=list)
+    # The flight recorder: when each event arrived, in ms from sending the request (parallel
+    # to ``events``), and when the response headers did. Runs saved before it have neither.
+    event_times: list = field(default_factory=list)
+    headers_ms: float | None = None
     error: UpstreamError | None = None
     state: str = "complete"
     started_at: float = field(default_factory=time.time)

@@ -209,6 +209,9 @@ SETTINGS: tuple[Setting, ...] = (
             "5xx, never once a byte has been shown.", CLIENT),
     Setting("UPSTREAM_MAX_BYTES", _int, 8 * 1024 * 1024, "The largest reply read from the "
             "provider, in bytes.", CLIENT),
+    Setting("PLAYGROUND_LIVE_MARKDOWN", _bool, True, "1: a streaming reply is shown formatted "
+            "as it arrives (server-rendered snapshots, off the relay loop); 0: as plain text "
+            "until it ends.", CLIENT, example="0"),
     Setting("DEMO_TOKEN_DELAY", _float, 0.012, "Seconds between the demo model's streamed "
             "tokens.", CLIENT),
 )

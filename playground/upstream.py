@@ -28,6 +28,11 @@ INTERESTING_HEADER = re.compile(
     re.IGNORECASE,
 )
 
+def _since(started: float) -> float:
+    """Milliseconds from ``started`` (a monotonic time), to a tenth: what the recorder keeps."""
+    return round((time.monotonic() - started) * 1000, 1)
+
+
 def _iter_raw(response: requests.Response) -> Iterator[bytes]:
     """Yield body bytes as soon as they arrive (read1 never waits for a full buffer)."""
     while True:
@@ -77,8 +82,13 @@ class ChatClient:
             headers["Authorization"] = f"Bearer {api_key}"
         return headers
 
-    def _post(self, run: Run, key: str | None) -> requests.Response:
-        """POST with OpenAI-SDK-style retries; return a 2xx response whose body is unread."""
+    def _post(self, run: Run, key: str | None,
+              started: float | None = None) -> requests.Response:
+        """POST with OpenAI-SDK-style retries; return a 2xx response whose body is unread.
+
+        ``run.headers_ms`` is when the (last) response's headers arrived, in ms from ``started``.
+        """
+        started = time.monotonic() if started is None else started
         while True:
             run.attempts += 1
             try:
@@ -95,6 +105,7 @@ class ChatClient:
             except requests.RequestException as exc:
                 error = UpstreamError("unreachable", f"Request failed: {type(exc).__name__}.")
             else:
+                run.headers_ms = _since(started)
                 run.status = response.status_code
                 run.headers = {k.lower(): v for k, v in response.headers.items()
                                if INTERESTING_HEADER.match(k)}
@@ -169,7 +180,7 @@ class ChatClient:
         run = Run(request=dict(body), endpoint=self.endpoint, demo=self.demo)
         started = time.monotonic()
         try:
-            response = self._post(run, key)
+            response = self._post(run, key, started)
             with response:
                 text = b"".join(self._read(response, started)).decode("utf-8", "replace")
             run.response = self._parse_completion(text, run)
@@ -261,7 +272,7 @@ class Stream:
         run, assembler = self.run, ChunkAssembler()
         done = False
         try:
-            self._response = self.client._post(run, self.key)
+            self._response = self.client._post(run, self.key, self._started)
             if "json" in self._response.headers.get("content-type", ""):
                 yield from self._whole_json()
                 return
@@ -305,6 +316,7 @@ class Stream:
     def _event(self, event, assembler: ChunkAssembler) -> Iterator[tuple[str, str]]:
         self.run.events.append(event.data if event.name == "message"
                                else f"event: {event.name}\n{event.data}")
+        self.run.event_times.append(_since(self._started))  # the flight recorder
         chunk = parse_chunk(event.data)
         if event.name == "error" or (chunk and chunk.get("error") and not chunk.get("choices")):
             error = error_from_body(self.run.status, self.run.headers, event.data)

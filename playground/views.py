@@ -43,6 +43,7 @@ from playground.providers import CUSTOM, Choice, ProviderRefused, Providers, vis
 from playground.render import code_view, present
 from playground.reopen import form_data, with_instructions
 from playground.run import Run
+from playground.snapshots import LiveSnapshots
 from playground.store import Saved, Store, current_store
 from playground.upstream import ChatClient
 
@@ -51,7 +52,7 @@ PRIVATE = {"Cache-Control": "private, no-store"}
 FORM_POSTS = ("playground.run", "playground.stream")  # the posts that carry the whole form
 ERROR_STATUS = {"timeout": 504, "rate_limited": 429}
 NOT_SAVED = "This run could not be saved to the history (the database failed); it is shown once."
-NOT_SAVED_HTML = Markup('<aside class="banner banner-warn" role="alert">{}</aside>').format(
+NOT_SAVED_HTML = Markup('<p class="banner banner-warn">{}</p>').format(
     NOT_SAVED)
 log = logging.getLogger("playground")
 
@@ -371,13 +372,22 @@ def stream():
     _conversation(call.run, form)
     # Both now, not in the generator: the session cookie is sent before the body starts.
     store, owner = current_store(), current_owner()
+    # Server-rendered markdown while it streams (None: off); rendered off this loop.
+    snapshots = LiveSnapshots() if current_app.config["PLAYGROUND_LIVE_MARKDOWN"] else None
 
     def generate():
-        yield _event("start", {"model": call.run.request.get("model")})
+        yield _event("start", {"model": call.run.request.get("model"),
+                               "live": snapshots is not None})
         live: LiveRun | None | bool = False  # False: not written yet; None: the write failed
         try:
             for kind, text in call:
                 yield _event(kind, text)
+                if snapshots is not None:
+                    if kind == "content":
+                        snapshots.add(text)
+                    ready = snapshots.poll()
+                    if ready is not None:
+                        yield _event("snapshot", ready)
                 if live is False:
                     # Written once the first delta is on its way to the browser: the INSERT
                     # never delays the first token (docs/storage.md has the measurement).
@@ -406,6 +416,7 @@ def stream():
                                thread=thread)
         yield _event("result", {
             "html": html if run_id else str(NOT_SAVED_HTML) + html, "state": call.run.state,
+            "label": call.run.label,
             "url": url_for("playground.run_page", run_id=run_id) if run_id else None})
 
     response = Response(stream_with_context(generate()), mimetype="text/event-stream",

@@ -1,7 +1,9 @@
 // Streaming Run and Stop: the form posts to /stream and the reply appears as it is written.
 // The card shown meanwhile is the page's own <template id="streaming-card"> (server markup);
-// deltas are appended as plain text (textContent), never as HTML. The final result is the
-// server's rendered partial, the same HTML the no-JS page shows.
+// deltas are appended as plain text (textContent), never as HTML. While it streams, the
+// server also sends "snapshot" events: its own sanitized HTML of the reply so far, as finished
+// blocks to append and a growing tail to replace (live.js puts them in). The final result is
+// the server's rendered partial, the same HTML the no-JS page shows.
 (function () {
   "use strict";
 
@@ -12,7 +14,18 @@
   const runButton = document.getElementById("run-button");
   const stopButton = document.getElementById("stop-button");
   const status = document.getElementById("run-status");
+  // One polite announcement per run, when it ends; the result region itself is not live, so
+  // a screen reader is not read every token.
+  const announcer = document.createElement("p");
+  announcer.className = "visually-hidden";
+  announcer.setAttribute("role", "status");
+  announcer.id = "run-announce";
+  document.body.appendChild(announcer);
   let controller = null;
+
+  function announce(message) {
+    announcer.textContent = message;
+  }
 
   // A small SSE reader for a fetch() body: events are separated by a blank line.
   async function readEvents(response, onEvent) {
@@ -46,13 +59,26 @@
     return {
       card, pill: part("pill"), reasoning: part("reasoning"), text: part("text"),
       reasoningSummary: part("reasoning-summary"), reasoningText: part("reasoning-text"),
-      note: part("note"),
+      note: part("note"), refusal: part("refusal"),
+      live: window.PlaygroundLive ? window.PlaygroundLive(part("live"), part("text")) : null,
     };
   }
 
+  // Run disables itself while a run is in flight: the keyboard moves with it to Stop, and
+  // back to Run when the run ends, instead of falling to <body>.
   function setRunning(running) {
-    runButton.disabled = running;
-    stopButton.hidden = !running;
+    const active = document.activeElement;
+    const lost = !active || active === document.body;
+    if (running) {
+      stopButton.hidden = false;
+      if (active === runButton || lost) stopButton.focus();
+      runButton.disabled = true;
+    } else {
+      runButton.disabled = false;
+      const wasStop = active === stopButton;
+      stopButton.hidden = true;
+      if (wasStop || lost || document.activeElement === document.body) runButton.focus();
+    }
   }
 
   async function streamRun() {
@@ -60,6 +86,7 @@
     let firstToken = null;
     let view = null;
     controller = new AbortController();
+    announce("");  // the same outcome twice in a row is still said twice
     setRunning(true);
     status.textContent = "Sending…";
     try {
@@ -80,6 +107,7 @@
       await readEvents(response, (name, data) => {
         if (name === "start") {
           view = streamingView(data.model);
+          if (view.live && data.live) view.live.start();
           result.replaceChildren(view.card);
           if (window.matchMedia("(max-width: 900px)").matches) {
             result.scrollIntoView({ behavior: "smooth", block: "start" });  // one column
@@ -96,15 +124,38 @@
             // Collapsed by default: say that something is happening while the model thinks.
             view.reasoningSummary.textContent =
               `Reasoning… ${view.reasoningText.textContent.length} characters`;
+          } else if (name === "refusal") {
+            view.refusal.hidden = false;
+            view.refusal.textContent += data;
+          } else if (view.live) {
+            view.live.text(data);
           } else {
             view.text.textContent += data;
           }
+        } else if (name === "snapshot") {
+          if (view && view.live) view.live.snapshot(data);
         } else if (name === "result") {
+          if (view && view.live) view.live.end();
+          const hadFocus = result.contains(document.activeElement);
           result.innerHTML = data.html;  // the server's sanitized partial
           result.dispatchEvent(new CustomEvent("playground:content", { bubbles: true }));
           status.textContent = "";
+          const failure = result.querySelector(".error-card h2, .error-card h3");
+          announce(`Run finished: ${data.label || data.state}.` +
+                   (failure ? ` ${failure.textContent.trim()}` : ""));
+          if (hadFocus) {
+            const head = result.querySelector(".result-head");
+            if (head) { head.tabIndex = -1; head.focus(); }
+          }
           // The run is saved: its own page is now this page's address (a reload re-sends nothing).
-          if (data.url) window.history.replaceState(null, "", data.url);
+          if (data.url) {
+            const next = new URL(data.url, window.location.href);
+            // Presenter mode stays on: a reload of the run's page presents it too.
+            if (new URLSearchParams(window.location.search).get("present") === "1") {
+              next.searchParams.set("present", "1");
+            }
+            window.history.replaceState(null, "", next.pathname + next.search);
+          }
         }
       });
     } catch (error) {
@@ -120,7 +171,10 @@
             ". The connection to the provider was closed; usage: n/a — not reported before the stop."
           : "The connection was lost; the partial reply is kept above.";
       }
+      if (view && view.live) view.live.end();
       status.textContent = error.name === "AbortError" ? "Stopped" : "Connection lost";
+      announce(error.name === "AbortError" ? "Run stopped: the partial reply is kept."
+        : "Run ended: the connection was lost; the partial reply is kept.");
     } finally {
       controller = null;
       setRunning(false);
@@ -143,4 +197,11 @@
     }
   });
   stopButton.addEventListener("click", () => { if (controller) controller.abort(); });
+  // Esc stops a run in flight (not a character key, so no WCAG 2.1.4 concern).
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && controller) {
+      event.preventDefault();
+      controller.abort();
+    }
+  });
 })();

@@ -105,10 +105,13 @@ PAGE_OK = {  # the page's own elements of the forbidden kinds
     "input": lambda t: t.find_parent("form") is not None or t.get("id") == "share-url"
     or _in_own_template(t),
     "button": lambda t: t.find_parent("form") is not None or t.find_parent("span", "tools")
-    or _in_own_template(t),
+    or _in_own_template(t) or _in_replay_bar(t),
     # thumbnails of uploads: served by this site only, outside any reply
     "img": lambda t: "thumb" in t.get("class", []) and t.find_parent(class_="reply") is None
     and (t.get("src", "").startswith(("/images/", "/s/")) or _in_own_template(t)),
+    # the flight recorder's own timeline, drawn by the server, never inside a reply
+    "svg": lambda t: t.get("class") == ["timeline"] and t.find_parent(class_="reply") is None
+    and t.find_parent("details", class_="timeline-panel") is not None,
 }
 OWN_TEMPLATES = ("turn-template-", "image-template", "variable-template")
 
@@ -118,6 +121,12 @@ def _in_own_template(tag) -> bool:
     template = tag.find_parent("template")
     return template is not None and template.get("id", "").startswith(OWN_TEMPLATES) and \
         template.find_parent("article", class_="result") is None
+
+
+def _in_replay_bar(tag) -> bool:
+    """The replay controls of a run, which sit outside any reply."""
+    return tag.find_parent("div", class_="replay-bar") is not None and \
+        tag.find_parent(class_="reply") is None
 
 
 def _in_run_actions(tag) -> bool:

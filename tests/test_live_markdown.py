@@ -200,3 +200,40 @@ def test_a_snapshot_slower_than_its_size_suggests_spaces_the_next_one_further():
     live.snapshot(now_ms=0)
     live.last_cost_ms = 1_000.0
     assert not live.due(3_999) and live.due(4_000)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_snapshot_parts_applied_in_order_rebuild_the_full_render(data):
+    # What the page does with each `snapshot` event: keep the first `keep` finished pieces,
+    # append the new ones, replace the tail. It must show exactly the final renderer's HTML.
+    text = data.draw(st.lists(st.sampled_from(BLOCK_PIECES), min_size=5, max_size=120)
+                     .map("".join))
+    cuts = sorted(set(data.draw(st.lists(st.integers(0, len(text)), max_size=30))))
+    live, shown, start = LiveMarkdown(), [], 0
+    for end in [*cuts, len(text)]:
+        live.feed(text[start:end])
+        start = max(start, end)
+        keep, added, tail = live.parts()
+        assert keep <= len(shown)
+        shown = shown[:keep] + added
+        assert "".join(shown) + tail == str(markdown_html(text[:start]))
+
+
+def test_snapshot_parts_send_each_finished_block_once():
+    live = LiveMarkdown()
+    sent = []
+    for line in ["# One\n\n", "para one\n\n", "## Two\n\n", "para two\n\n", "more\n"]:
+        live.feed(line)
+        keep, added, _tail = live.parts()
+        assert keep == len(sent)  # nothing resent: only new blocks travel
+        sent += added
+    assert "".join(sent).count("<h1>") == 1 and "<h2>Two</h2>" in "".join(sent)
+
+
+def test_snapshot_parts_stop_with_the_live_limit():
+    live = LiveMarkdown(limit=10)
+    live.feed("short")
+    assert live.parts() is not None
+    live.feed(" and now far too long")
+    assert live.parts() is None and "over 10 characters" in live.notice()

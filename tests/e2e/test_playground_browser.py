@@ -62,7 +62,7 @@ def test_text_appears_progressively_while_streaming(live_url, open_page, upstrea
     upstream.trickle_delay = 0.08
     page = open_page(live_url).page
     fill_and_run(page, "fake/trickle", "Trickle")
-    streaming = page.locator(".streaming-text")
+    streaming = page.locator("#result .choice")  # live markdown, then the raw tail
     expect(streaming).to_contain_text("word0", timeout=5_000)
     expect(page.locator(".pill-streaming")).to_be_visible()  # upstream not finished yet
     partial = streaming.text_content()
@@ -75,11 +75,11 @@ def test_stop_ends_the_stream_and_keeps_the_partial_text(live_url, open_page, up
     upstream.trickle_delay = 0.15
     page = open_page(live_url).page
     fill_and_run(page, "fake/trickle", "Stop me")
-    expect(page.locator(".streaming-text")).to_contain_text("word1", timeout=5_000)
+    expect(page.locator("#result .choice")).to_contain_text("word1", timeout=5_000)
     page.click("#stop-button")
     expect(page.locator(".result .pill").first).to_have_text("Stopped")
     expect(page.locator(".result")).to_contain_text("Stopped by you")
-    text = page.locator(".plain-partial").text_content()
+    text = page.locator("#result .choice").inner_text().strip()
     assert text.startswith("word0 word1") and "word39" not in text
     expect(page.locator("#stop-button")).to_be_hidden()
     deadline = time.monotonic() + 3

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import fill_and_run
@@ -22,22 +23,28 @@ def test_each_streamed_run_gets_a_fresh_card_from_the_template(live_url, open_pa
         card = page.locator("#result article.result")
         expect(card.locator(".pill-streaming")).to_have_text("Streaming…", timeout=5_000)
         expect(card.locator(".result-model code")).to_have_text("fake/trickle")
-        expect(card.locator(".streaming-text")).to_contain_text("word0")
+        expect(card.locator(".choice")).to_contain_text("word0")
         expect(card.locator(".pill").first).to_have_text("Done", timeout=15_000)
         expect(page.locator("#result article.result")).to_have_count(1)  # replaced, not added
     expect(page.locator("#streaming-card")).to_have_count(1)  # the template is still there
     assert watched.errors == []
 
 
-def test_streamed_deltas_are_shown_as_text_never_as_markup(live_url, open_page, upstream):
+@pytest.mark.parametrize("live", [True, False])
+def test_streamed_deltas_are_shown_as_text_never_as_markup(serve_live, open_page, upstream,
+                                                           live):
     upstream.scenarios["markup"] = lambda h, m: h.stream_text(
         m, "**bold** <b>tag</b> " + " ".join(f"w{i}" for i in range(30)), delay=0.05)
-    page = open_page(live_url).page
+    page = open_page(serve_live(PLAYGROUND_LIVE_MARKDOWN=live)).page
     fill_and_run(page, "markup", "Markup please")
-    streaming = page.locator(".streaming-text")
-    expect(streaming).to_contain_text("<b>tag</b>", timeout=5_000)
-    assert "**bold**" in streaming.text_content()
-    assert streaming.locator("b, strong").count() == 0
+    card = page.locator("#result .choice")
+    expect(card).to_contain_text("<b>tag</b>", timeout=5_000)
+    expect(page.locator(".pill-streaming")).to_be_visible()  # still streaming
+    assert card.locator("b").count() == 0  # a raw tag is text, in a delta or a snapshot
+    if live:  # the server's own rendering, while it streams
+        expect(card.locator(".live-reply strong")).to_have_text("bold")
+    else:
+        assert "**bold**" in card.text_content() and card.locator("strong").count() == 0
     expect(page.locator(".reply strong")).to_have_text("bold", timeout=15_000)  # the final HTML
 
 
@@ -48,7 +55,9 @@ def test_copy_and_download_buttons_work_on_a_streamed_result(live_url, open_page
     fill_and_run(page, "fake/ok", "Copy me")
     panel = page.locator("details.panel", has_text="Request sent")
     copy = panel.locator("[data-copy='#request-json']")
-    expect(copy).to_be_visible(timeout=10_000)  # shown by enhance.js in the streamed result
+    expect(copy).to_be_attached(timeout=10_000)
+    panel.locator("> summary").click()  # the buttons sit in the panel, not in its summary
+    expect(copy).to_be_visible()  # shown by enhance.js in the streamed result
     copy.click()
     expect(copy).to_have_text("Copied")
     copied = page.evaluate("() => navigator.clipboard.readText()")
@@ -80,7 +89,8 @@ def test_pages_load_only_the_scripts_they_use(serve_live, open_page):
     url = serve_live()
     page = open_page(url).page
     assert own_scripts(page) == ["/static/enhance.js", "/static/copy.js", "/static/models.js",
-                                 "/static/turns.js", "/static/images.js", "/static/stream.js"]
+                                 "/static/turns.js", "/static/images.js", "/static/stream.js",
+                                 "/static/live.js", "/static/replay.js"]
     page.goto(url + "/history")
     assert own_scripts(page) == ["/static/enhance.js"]
     keyed = open_page(serve_live(PLAYGROUND_ALLOW_USER_KEYS=True)).page

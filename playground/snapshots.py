@@ -1,0 +1,131 @@
+"""Live markdown for one stream, rendered off the relay loop.
+
+The relay loop (``views.stream``) only appends the deltas it relays and asks, between two of
+them, whether a snapshot is ready. Rendering runs in a native thread: gevent's thread pool
+under gunicorn's gevent workers, where a render on the worker's own thread would hold up every
+stream of that worker (a 200 KB reply takes ~200 ms); a small thread pool under the threaded
+dev server. One render per stream is in flight at a time, and the text that arrives meanwhile
+waits for the next one. A snapshot still rendering when the stream ends is dropped: the final
+``_result.html`` replaces it anyway.
+
+Each snapshot is sent as a change (``LiveMarkdown.parts``): the finished blocks to keep, the
+new finished blocks, and the growing tail, so the page appends blocks and replaces only the
+tail, and the bytes sent grow with the reply, not with its square.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+from playground.render import LiveMarkdown
+
+POOL_THREADS = 2  # renders at once per process: more only queue for the same GIL
+# While a render thread holds the GIL, the relay (the worker's own thread) waits for it up to
+# the interpreter's switch interval (5 ms by default): with render threads about, 1 ms.
+SWITCH_INTERVAL_S = 0.001
+log = logging.getLogger("playground")
+_pool_lock = threading.Lock()
+_pool: tuple[int, object] | None = None  # (pid, pool): a forked worker makes its own
+
+
+def _gevent_patched() -> bool:
+    monkey = sys.modules.get("gevent.monkey")
+    return bool(monkey and monkey.is_module_patched("threading"))
+
+
+class _Done:
+    """A job's outcome behind one interface, whichever pool ran it."""
+
+    def __init__(self, job) -> None:
+        self.job = job
+
+    def done(self) -> bool:
+        job = self.job
+        return job.ready() if hasattr(job, "ready") else job.done()
+
+    def result(self):
+        job = self.job
+        return job.get(block=False) if hasattr(job, "ready") else job.result(timeout=0)
+
+
+def submit(func: Callable, *args) -> _Done:
+    """Run ``func(*args)`` on a native thread of this process's render pool."""
+    global _pool
+    with _pool_lock:
+        if _pool is None or _pool[0] != os.getpid():
+            if _gevent_patched():
+                # gevent's pool runs real OS threads even when threading is patched.
+                from gevent.threadpool import ThreadPool
+
+                _pool = (os.getpid(), ThreadPool(POOL_THREADS))
+                sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL_S))
+            else:
+                _pool = (os.getpid(), ThreadPoolExecutor(POOL_THREADS,
+                                                         thread_name_prefix="live-markdown"))
+        pool = _pool[1]
+    return _Done(pool.spawn(func, *args) if hasattr(pool, "spawn") else pool.submit(func, *args))
+
+
+class LiveSnapshots:
+    """The snapshots of one streaming reply: feed deltas with ``add``, ``poll`` for events.
+
+    ``LiveMarkdown`` is only touched by the job in flight, and jobs follow one another, so no
+    lock is needed; the relay loop reads nothing of it while a job runs.
+    """
+
+    def __init__(self, run_on: Callable = submit, clock: Callable[[], float] = time.monotonic,
+                 markdown: LiveMarkdown | None = None) -> None:
+        self.markdown = markdown or LiveMarkdown()
+        self._run_on, self._clock = run_on, clock
+        self._started = clock()
+        self._pending: list[str] = []
+        self._received = 0  # characters of reply text relayed so far
+        self._job: tuple[_Done, int] | None = None  # the render in flight, and its length
+        self.finished = False  # stopped (past the caps) or failed: no more snapshots
+        self.sent = 0  # snapshots handed to the relay loop
+
+    def add(self, text: str) -> None:
+        """Note a delta of reply text (called by the relay loop)."""
+        if not self.finished and text:
+            self._pending.append(text)
+            self._received += len(text)
+
+    def poll(self) -> dict | None:
+        """The data of a ``snapshot`` event if one is ready; start the next render when due."""
+        ready = None
+        if self._job is not None:
+            job, chars = self._job
+            if not job.done():
+                return None
+            self._job = None
+            ready = self._collect(job, chars)
+        now_ms = (self._clock() - self._started) * 1000
+        if self._pending and not self.finished and self.markdown.due(now_ms):
+            text, self._pending = "".join(self._pending), []
+            self._job = (self._run_on(self._render, text, now_ms), self._received)
+        return ready
+
+    def _render(self, text: str, now_ms: float):
+        """On the render thread: feed the text, then the next snapshot's parts (or None)."""
+        self.markdown.feed(text)
+        return self.markdown.parts(now_ms)
+
+    def _collect(self, job: _Done, chars: int) -> dict | None:
+        try:
+            parts = job.result()
+        except Exception:  # a render that failed must not end the stream
+            log.exception("a live markdown snapshot failed; the stream goes on without them")
+            self.finished = True
+            return None
+        self.sent += 1
+        if parts is None:  # past the caps: the page shows raw text until the final result
+            self.finished = True
+            return {"chars": chars, "stopped": str(self.markdown.notice() or "")}
+        keep, added, tail = parts
+        return {"chars": chars, "keep": keep, "add": added, "tail": tail}
