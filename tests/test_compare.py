@@ -48,7 +48,7 @@ def says(text: str):
 
 
 def lane_states(page: Page) -> list[str]:
-    return [node["data-state"] for node in page.soup.select("article.lane")]
+    return [node["data-state"] for node in page.soup.select("section.lane")]
 
 
 def test_lanes_are_called_at_the_same_time(client, upstream):

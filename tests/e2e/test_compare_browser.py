@@ -87,7 +87,7 @@ def test_without_javascript_the_server_sends_the_lanes_and_the_diff_is_a_form(co
     expect(page.locator(".lane-field")).to_have_count(4)
     page.fill("#lanes-3-model", "demo-reasoning")
     page.click("#compare-button")
-    expect(page.locator("article.lane")).to_have_count(4)
+    expect(page.locator("section.lane")).to_have_count(4)
     assert [lane_state(page, n) for n in range(4)] == ["complete"] * 4
     expect(page.locator("#lane-3 .reply h2")).to_have_text("Hello from the offline demo model")
     page.select_option("#diff-a", "0")
@@ -109,7 +109,7 @@ def test_layout_in_dark_and_on_a_phone(compare_url, browser, scheme, width, name
         page.fill("#turns-1-content", "Layout please")
         page.click("#compare-button")
         expect(page.locator(".metrics-table")).to_be_visible(timeout=20_000)
-        lanes = page.locator("article.lane")
+        lanes = page.locator("section.lane")
         if width < 700:  # a phone: one lane at a time, chosen with tabs
             tabs = page.get_by_role("tab")
             expect(tabs).to_have_count(3)
@@ -145,5 +145,35 @@ def test_a_phone_without_javascript_switches_lanes_with_anchors(compare_url, bro
         switcher.nth(2).click()
         assert page.url.endswith("#lane-2")
         expect(page.locator("#lane-2")).to_be_in_viewport()
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("scheme, viewport", [("light", {"width": 1360, "height": 900}),
+                                              ("dark", {"width": 1360, "height": 900}),
+                                              ("light", {"width": 390, "height": 844})])
+def test_axe_finds_nothing_on_compare_its_results_diff_and_share(compare_url, browser, scheme,
+                                                                 viewport):
+    from tests.e2e.axe import report, violations
+
+    context = browser.new_context(color_scheme=scheme, viewport=viewport)
+    try:
+        page = context.new_page()
+        page.goto(compare_url)
+        for where in ("the compare form", "the finished comparison with its diff",
+                      "the shared comparison"):
+            if where == "the finished comparison with its diff":
+                page.fill("#turns-1-content", "Check me")
+                page.click("#compare-button")
+                expect(page.locator(".metrics-table")).to_be_visible(timeout=20_000)
+                page.click("#diff-button")
+                expect(page.locator("#diff-result .diff")).to_be_visible()
+            elif where == "the shared comparison":
+                page.click("#share-button")
+                page.goto(page.locator("#share-url").input_value())
+            for opened in (False, True):
+                found = violations(page, open_details=opened)
+                assert found == [], f"axe on {where} ({scheme}, {viewport['width']} px):\n" \
+                                    f"{report(found)}"
     finally:
         context.close()
