@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from playground import gallery, history, picker, presenter, recordings, views
+from playground import compare, gallery, history, picker, presenter, recordings, views
 
 
 def register(app: Flask) -> None:
@@ -17,3 +17,4 @@ def register(app: Flask) -> None:
     app.register_blueprint(gallery.bp)
     app.register_blueprint(recordings.bp)
     app.register_blueprint(presenter.bp)
+    app.register_blueprint(compare.bp)

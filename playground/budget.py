@@ -56,21 +56,23 @@ class Slots:
             import redis
 
             self._redis = redis.Redis.from_url(storage_uri)
+        self.shared = self._redis is not None  # every process counts the same slots
         self._lock = threading.Lock()
         self._counts: Counter[str] = Counter()
 
-    def acquire(self, client: str) -> bool:
+    def acquire(self, client: str, count: int = 1) -> bool:
+        """Take ``count`` slots together, or none of them."""
         if self._redis is not None:
             key = f"playground:inflight:{client}"
-            count, _ = self._redis.pipeline().incr(key).expire(key, self.ttl).execute()
-            if count > self.limit:
-                self._redis.decr(key)
+            held, _ = self._redis.pipeline().incrby(key, count).expire(key, self.ttl).execute()
+            if held > self.limit:
+                self._redis.decrby(key, count)
                 return False
             return True
         with self._lock:
-            if self._counts[client] >= self.limit:
+            if self._counts[client] + count > self.limit:
                 return False
-            self._counts[client] += 1
+            self._counts[client] += count
             return True
 
     def release(self, client: str) -> None:
@@ -123,6 +125,38 @@ class Budget:
         if not self.slots.acquire(client):
             raise OverBudget(f"You already have {self.slots.limit} run(s) in progress here. "
                              "Wait for one to finish (or stop it), then run again.", 5)
+        return self._release_once(client)
+
+    def admit_lanes(self, count: int) -> list[Callable[[], None]]:
+        """Count ``count`` runs and hold as many slots, all or none: a comparison's lanes.
+
+        Every limit is tested for the whole count before any is spent, so a comparison that
+        does not fit is refused whole and spends nothing. Returns one release per lane.
+        """
+        client = client_address()
+        strategy = self.limiter.limiter
+        checks = [(self.per_client, ("run", client), "You have used all the runs this "
+                   "playground allows each visitor ({limit}); a comparison of {count} lanes "
+                   "counts {count} runs."),
+                  (self.global_limit, ("run-global",), "This playground has used its shared "
+                   "allowance of runs ({limit}) for everyone.")]
+        for items, identifiers, message in checks:
+            for item in items:
+                if not strategy.test(item, *identifiers, cost=count):
+                    reset = strategy.get_window_stats(item, *identifiers).reset_time
+                    raise OverBudget(message.format(limit=_describe(item), count=count),
+                                     math.ceil(reset - time.time()))
+        if not self.slots.acquire(client, count):
+            raise OverBudget(f"A comparison of {count} lanes needs {count} runs in progress "
+                             f"at once, and this playground allows you {self.slots.limit}. "
+                             "Wait for your other runs to finish (or stop them), or compare "
+                             "fewer lanes.", 5)
+        for items, identifiers, _message in checks:
+            for item in items:
+                strategy.hit(item, *identifiers, cost=count)
+        return [self._release_once(client) for _ in range(count)]
+
+    def _release_once(self, client: str) -> Callable[[], None]:
         released = threading.Event()
 
         def release() -> None:

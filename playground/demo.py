@@ -24,6 +24,9 @@ from playground.literals import literal
 
 BASE_URL = "demo://offline/v1"
 MODELS = demo_catalogue.MODELS
+# How much longer than DEMO_TOKEN_DELAY each model waits between tokens: lanes of a comparison
+# on these models finish in a known order, which is what a comparison shows.
+SPEEDS = {"demo-fast": 0.25, "demo-slow": 3.0}
 TOKEN = re.compile(r"\S+\s*|\s+")
 MAX_DELTAS = 400  # per message: a long reply streams in bigger pieces, never for minutes
 
@@ -377,6 +380,15 @@ def _then(pieces: Iterator[bytes], last: bytes) -> Iterator[bytes]:
     yield last
 
 
+def _speed(payload: bytes | None) -> float:
+    """The token delay factor of the model a request names (1 for any other)."""
+    try:
+        model = json.loads(payload or b"").get("model")
+    except (ValueError, AttributeError):
+        return 1.0
+    return SPEEDS.get(model, 1.0) if isinstance(model, str) else 1.0
+
+
 class DemoAdapter(HTTPAdapter):
     """Answer ``demo://`` requests in-process, through the normal requests machinery."""
 
@@ -389,8 +401,9 @@ class DemoAdapter(HTTPAdapter):
         payload = request.body.encode() if isinstance(request.body, str) else request.body
         status, pieces, content_type = respond(request.method, path, payload)
         digest = hashlib.sha256(payload or b"").hexdigest()[:16]
+        delay = self.token_delay * _speed(payload) if content_type == "text/event-stream" else 0
         raw = urllib3.HTTPResponse(
-            body=_Pieces(pieces, self.token_delay if content_type == "text/event-stream" else 0),
+            body=_Pieces(pieces, delay),
             headers={"content-type": content_type, "x-request-id": f"demo-{digest}"},
             status=status, reason="OK" if status == 200 else "Error", preload_content=False,
             decode_content=False)

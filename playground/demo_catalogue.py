@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import json
 
-MODELS = ("demo", "demo-reasoning", "demo-tools")
+MODELS = ("demo", "demo-reasoning", "demo-tools", "demo-fast", "demo-slow")
 CAPABILITIES = {
     "demo": ["streaming", "structured_output", "vision"],
     "demo-reasoning": ["streaming", "reasoning", "vision"],
     "demo-tools": ["streaming", "tools", "vision"],
+    "demo-fast": ["streaming", "structured_output", "vision"],
+    "demo-slow": ["streaming", "structured_output", "vision"],
 }
 DESCRIPTIONS = {
     "demo": "Canned markdown replies that describe the conversation, its images and the "
@@ -26,6 +28,8 @@ DESCRIPTIONS = {
     "demo-reasoning": "The demo reply, with reasoning_content beside it.",
     "demo-tools": "Calls a tool the request declares (else get_weather), then answers from "
                   "the tool results it is given.",
+    "demo-fast": "The demo reply, written four times faster than demo's.",
+    "demo-slow": "The demo reply, written three times slower than demo's.",
 }
 # Demo prices (USD per million tokens): made up, shown as "demo prices", never charged.
 DEMO_PRICE_IN, DEMO_PRICE_OUT = 0.5, 1.5

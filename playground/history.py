@@ -22,6 +22,7 @@ from flask import (
 )
 
 from playground import search
+from playground.comparisons import Comparisons
 from playground.owners import current_owner
 from playground.records import export_record
 from playground.render import present
@@ -72,9 +73,12 @@ def index():
     everything = store.matching(owner, limit=limit) if found or model or state \
         else listed.total
     filters = {"q": query or None, "model": model or None, "state": state or None}
+    # A comparison is listed once, as its first lane's row: the template draws it whole.
+    compared = Comparisons(store).of_rows(owner, [r.comparison_id for r in listed.rows
+                                                  if r.comparison_id])
     return render_template("history.html", rows=[_shown(row, found) for row in listed.rows],
                            total=listed.total, everything=everything, limit=limit,
-                           listed=listed,
+                           listed=listed, comparisons=compared,
                            filters=filters, query=query, model=model, state=state,
                            searching=bool(found), states=STATES,
                            models=store.models(owner),
@@ -94,6 +98,7 @@ def delete_all():
     if request.form.get("confirm") != "yes":
         flash("Nothing was deleted: tick the box to confirm deleting every run.")
         return redirect(url_for("history.index"), 303)
+    Comparisons(current_store()).delete_all(current_owner())
     deleted = current_store().delete_all(current_owner())
     flash(f"Deleted {deleted} run{'s' if deleted != 1 else ''}.")
     return redirect(url_for("history.index"), 303)

@@ -63,7 +63,11 @@ class Registry:
 
     def begin(self, store, run: Run, owner: str, secrets: tuple[str, ...] = ()) -> LiveRun:
         """Write the run's row as running and follow it (raises what the store raises)."""
-        live = LiveRun(store, store.start(run, owner), secrets)
+        return self.adopt(store, store.start(run, owner), secrets)
+
+    def adopt(self, store, run_id: str, secrets: tuple[str, ...] = ()) -> LiveRun:
+        """Follow a run whose "running" row is already written (a comparison's lane)."""
+        live = LiveRun(store, run_id, secrets)
         with self._lock:
             self._runs[live.id] = live
             if self._pulse is None:

@@ -13,6 +13,7 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from playground import migrations
+from playground.comparisons import Comparisons
 from playground.store import Store, current_store
 
 
@@ -38,7 +39,10 @@ def prune_command(days: float | None, keep: int | None) -> None:
                    "(or pass --days / --keep).")
     else:
         deleted = current_store().prune(days=days, keep=keep)
-        click.echo(f"Deleted {deleted} run{'s' if deleted != 1 else ''}.")
+        emptied = Comparisons(current_store()).prune()
+        click.echo(f"Deleted {deleted} run{'s' if deleted != 1 else ''}"
+                   + (f" and {emptied} comparison{'s' if emptied != 1 else ''} left without "
+                      "lanes." if emptied else "."))
     loose = current_store().images.prune()
     click.echo(f"Deleted {loose} image{'s' if loose != 1 else ''} no run refers to.")
 

@@ -23,10 +23,11 @@ STATES = {
     "stopped": "Stopped",  # by the user
     "shutdown": "Stopped by the server",  # the server shut down mid-run
     "incomplete": "Incomplete",
+    "cut": "Cut by the time limit",  # a comparison answered before this lane finished
     "interrupted": "Interrupted",  # the worker died mid-run
 }
-FINISHED = ("complete", "error", "stopped", "shutdown", "incomplete")
-PARTIAL = ("stopped", "shutdown", "incomplete", "interrupted")  # kept, but cut short
+FINISHED = ("complete", "error", "stopped", "shutdown", "incomplete", "cut")
+PARTIAL = ("stopped", "shutdown", "incomplete", "interrupted", "cut")  # kept, but cut short
 
 
 def label(state: str) -> str:
@@ -148,6 +149,8 @@ class Run:
     price: dict | None = None
     estimate: dict | None = None
     audit: list | None = None
+    comparison_id: str | None = None  # the comparison this run is a lane of
+    lane: int | None = None  # its lane there, from 0
 
     @property
     def usage(self) -> Usage:

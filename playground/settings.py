@@ -177,8 +177,12 @@ SETTINGS: tuple[Setting, ...] = (
             shown_default="unset: no cap", example="1024"),
     Setting("PLAYGROUND_PROMPT_CAP", _int, 100_000, "Characters of prompt a run may send, "
             "system prompt included.", PUBLIC, example="20000"),
-    Setting("PLAYGROUND_MAX_STREAMS_PER_CLIENT", _int, 2, "Runs in flight per visitor, "
-            "streamed or not.", PUBLIC),
+    Setting("PLAYGROUND_MAX_STREAMS_PER_CLIENT", _int, 4, "Runs in flight per visitor, "
+            "streamed or not; a comparison takes one per lane, so 4 fits a 4-lane comparison.",
+            PUBLIC),
+    Setting("PLAYGROUND_COMPARE_DEADLINE", _float, 60.0, "Without JavaScript, how long a "
+            "comparison waits for its lanes before answering with what arrived (the usual "
+            "proxy limit); lanes still going are saved as cut.", PUBLIC, example="30"),
     Setting("PLAYGROUND_STREAM_MAX_SECONDS", _int, 300, "The longest a run may take, however "
             "slowly the provider trickles.", PUBLIC, example="120"),
     Setting("RATELIMIT_STORAGE_URI", _str, "memory://", "Where budgets are counted: memory:// "

@@ -42,6 +42,10 @@ log = logging.getLogger(__name__)
 PAGE_SIZE = 25
 STATES = ("running", *FINISHED, "interrupted")  # the states the history can filter by
 
+# The history lists a comparison once, as its first lane's row (compare.py draws it whole).
+LISTED = sa.or_(runs.c.comparison_id.is_(None), runs.c.lane == 0)
+
+
 def engine_for(url: str) -> Engine:
     """An engine for DATABASE_URL: SQLite in WAL mode, or PostgreSQL through psycopg 3."""
     if url.startswith(("postgres://", "postgresql://")):
@@ -172,6 +176,8 @@ class Store:
             "cost_usd": usage.cost_usd, "cost_source": usage.cost_source, "data": data,
             "parent_id": run.parent_id if _findable(run.parent_id) else None,
             "turn_count": len(messages) if isinstance(messages, list) else None,
+            "comparison_id": run.comparison_id if _findable(run.comparison_id) else None,
+            "lane": run.lane if isinstance(run.lane, int) else None,
         }, found
 
     def save(self, run: Run, owner: str) -> str:
@@ -387,7 +393,7 @@ class Store:
         return found[::-1]
 
     def _filters(self, owner: str, model: str = "", state: str = "") -> list:
-        conditions = [runs.c.owner == owner]
+        conditions = [runs.c.owner == owner, LISTED]
         model = _text(model)  # as the column was written
         if model:
             conditions.append(runs.c.model == model)
@@ -449,8 +455,8 @@ class Store:
             return spend.summary(conn, owner, days=days)
 
     def count(self, owner: str | None = None) -> int:
-        """Every run (of ``owner``), counted exactly: for tests and tools, never a page."""
-        statement = sa.select(sa.func.count()).select_from(runs)
+        """How many runs the history lists (a comparison's lanes count once)."""
+        statement = sa.select(sa.func.count()).select_from(runs).where(LISTED)
         if owner is not None:
             statement = statement.where(runs.c.owner == owner)
         with self._begin() as conn:

@@ -43,12 +43,15 @@ runs = sa.Table(
     sa.Column("cost_source", sa.String(16)),  # "billed", "estimated" or NULL (cost unknown)
     # The text of every turn sent (search covers it); NULL: written before search existed.
     sa.Column("turns", sa.Text),
+    sa.Column("comparison_id", sa.String(32)),  # the comparison this run is a lane of
+    sa.Column("lane", sa.Integer),  # its lane there (0 stands for the comparison in lists)
     # Pages of one owner's runs, newest first, by keyset: (owner, created_at, pk) in order.
     sa.Index("ix_runs_owner_created", "owner", "created_at", "pk"),
     sa.Index("ix_runs_owner_model", "owner", "model"),
     sa.Index("ix_runs_owner_state", "owner", "state"),
     sa.Index("ix_runs_created", "created_at"),
     sa.Index("ix_runs_parent", "parent_id"),
+    sa.Index("ix_runs_comparison", "comparison_id"),
 )
 images = sa.Table(
     "images", metadata,
@@ -70,6 +73,36 @@ run_images = sa.Table(
     sa.Index("ix_run_images_ref", "ref"),
 )
 spend.table.to_metadata(metadata)  # the spending rollup (spend.py): one schema, one history
+# A comparison groups 2 to 4 lane runs (runs.comparison_id); its own row keeps what its page
+# and the history list show, and the form it was sent with (data), for Re-run.
+comparisons = sa.Table(
+    "comparisons", metadata,
+    sa.Column("pk", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("id", sa.String(32), nullable=False, unique=True),
+    sa.Column("owner", sa.String(100), nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("prompt", sa.Text, nullable=False),
+    sa.Column("models", sa.Text, nullable=False),  # the lanes' models, in lane order, JSON
+    sa.Column("share_token", sa.String(64), unique=True),
+    sa.Column("data", sa.Text, nullable=False),
+    sa.Index("ix_comparisons_owner_created", "owner", "created_at"),
+)
+# A lane token lets one /stream request send one lane whose budget place and in-flight slot
+# were taken when its comparison was created. ``token`` is the SHA-256 of the secret the
+# page holds; ``held`` says the slot is still taken, and flips once, whoever frees it.
+lane_tokens = sa.Table(
+    "lane_tokens", metadata,
+    sa.Column("token", sa.String(64), primary_key=True),
+    sa.Column("comparison_id", sa.String(32), nullable=False),
+    sa.Column("lane", sa.Integer, nullable=False),
+    sa.Column("run_id", sa.String(32), nullable=False),
+    sa.Column("owner", sa.String(100), nullable=False),
+    sa.Column("client", sa.String(100)),  # whose slot: cleared when it is freed
+    sa.Column("expires_at", sa.Float, nullable=False),
+    sa.Column("claimed_at", sa.Float),
+    sa.Column("held", sa.Boolean, nullable=False),
+    sa.Index("ix_lane_tokens_comparison", "comparison_id"),
+)
 # The release before Alembic kept its schema version here; Alembic's alembic_version is read.
 schema = sa.Table(
     "schema_version", metadata,

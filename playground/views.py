@@ -40,7 +40,7 @@ from playground.images import ImageMissing
 from playground.live import LIVE, LiveRun
 from playground.owners import current_owner
 from playground.providers import CUSTOM, Choice, ProviderRefused, Providers, visitor_key
-from playground.render import present
+from playground.render import code_view, present
 from playground.reopen import form_data, with_instructions
 from playground.run import Run
 from playground.snapshots import LiveSnapshots
@@ -98,7 +98,7 @@ def form_for(run: Run, **kwargs) -> ConversationForm:
 def render_playground(form: ConversationForm | None = None, run: Run | None = None, *,
                       notice: str | None = None, status: str | None = None,
                       focus: str | None = None, record=None, thread=None,
-                      limit: OverBudget | None = None) -> str:
+                      limit: OverBudget | None = None, live_code: dict | None = None) -> str:
     """The whole page: the form (as typed) and, when there is one, the run's result.
 
     ``record`` is the saved run's row, for its page's share, export and delete actions;
@@ -114,7 +114,7 @@ def render_playground(form: ConversationForm | None = None, run: Run | None = No
         status=status, turns=turn_views(form), variables=variable_views(form),
         focus=focus or first_problem(form) or last_content(form), blank_turn=blank_turn,
         roles=ROLES, demo=chat.demo, base_url=chat.base_url, record=record, thread=thread,
-        limit=limit, providers=providers(),
+        limit=limit, providers=providers(), live_code=live_code,
         catalogue=picker.page_context(form, form.provider.data, form.posted))
 
 
@@ -288,8 +288,10 @@ def run():
     """Run once, save, and redirect to the run's own page, so a reload never re-sends it.
 
     Any other button (add, delete, move a turn, import…) returns the form changed, and
-    sends nothing anywhere.
+    sends nothing anywhere; Get code shows the call the form would make, and sends nothing.
     """
+    if request.form.get("action") == "code":
+        return live_code()
     _post, form = read_post()
     try:
         choice, release, body, check = _admit(form)
@@ -366,6 +368,10 @@ def _event(name: str, data) -> str:
 @bp.post("/stream")
 def stream():
     """Relay the reply as it is written; end with the same partial the no-JS page shows."""
+    if request.form.get("lane"):  # a comparison's lane: reserved already, sent as it was
+        from playground import compare, lanes  # they build on this module's helpers
+
+        return lanes.stream_lane(request.form["lane"], compare.render_lane)
     _post, form = read_post()
     try:
         choice, release, body, check = _admit(form)
@@ -434,6 +440,37 @@ def stream():
                         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
     response.call_on_close(release)  # also when the body was never iterated
     return response
+
+
+@bp.post("/code")
+def live_code():
+    """Get code for the form as it is now: the body it would send, as code; nobody is called.
+
+    Without JavaScript the "Get code" button posts the form (action=code) and the page comes
+    back with the panel; the page's script asks here for the panel alone (and for the streamed
+    call, which is what it sends) and shows it in place.
+    """
+    _post, form = read_post()
+    script = request.headers.get("X-Get-Code") == "stream"
+    try:
+        if not form.validate():
+            raise Refused
+        choice = providers().pick(form.provider.data, form.base_url.data, visitor_key(request))
+    except (Refused, ProviderRefused) as exc:
+        if isinstance(exc, ProviderRefused):
+            form[exc.field].errors = [*form[exc.field].errors, exc.message]
+        if script:
+            return jsonify(errors=form.errors), 400
+        return render_playground(form), 400
+    body = form.to_body()
+    if script:
+        body = {**body, "stream": True, "stream_options": {"include_usage": True}}
+    run = Run(request=body, endpoint=choice.client.endpoint, provider=choice.name,
+              demo=choice.client.demo, stream=script)
+    code = code_view(run)
+    if script:
+        return jsonify(html=render_template("_live_code.html", code=code)), 200, PRIVATE
+    return render_playground(form, live_code=code), 200, PRIVATE
 
 
 @bp.get("/healthz")

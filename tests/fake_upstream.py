@@ -247,7 +247,7 @@ class Handler(BaseHTTPRequestHandler):
             self.body = json.loads(raw)
         except ValueError:
             self.body = {}
-        self.server.record(self, self.body)
+        entry = self.server.record(self, self.body)
         model = str(self.body.get("model", ""))
         scenario = self.server.scenarios.get(model) or SCENARIOS.get(model, scenario_ok)
         try:
@@ -255,6 +255,8 @@ class Handler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):
             self.server.disconnects += 1  # the client went away mid-reply
             self.close_connection = True
+        finally:
+            entry["finished"] = time.monotonic()  # with "arrived": did calls overlap?
 
 
 # -- scenarios: name -> behaviour -------------------------------------------------------
@@ -632,7 +634,11 @@ class FakeServer(ThreadingHTTPServer):
             model = str((body or {}).get("model", ""))
             self.counts[model] = self.counts.get(model, 0) + 1
             self.count = len(self.received) + 1
+            entry = {"method": handler.command, "path": handler.path,
+                     "headers": dict(handler.headers.items()), "body": body,
+                     "arrived": time.monotonic(), "finished": None}
             self.received.append(entry)
+            return entry
 
     @property
     def root_url(self) -> str:

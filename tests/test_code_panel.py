@@ -11,7 +11,7 @@ from playground.codegen import Snippet
 from playground.run import Run
 from playground.store import current_store
 from tests.fake_upstream import REPLY
-from tests.helpers import SENTINEL_KEY, Page, csrf_token, sse_events, submit
+from tests.helpers import PROMPT, SENTINEL_KEY, Page, csrf_token, form, sse_events, submit
 from tests.snippets import printed_text, run
 
 LANGUAGES = {"curl": ("curl", "bash", "chat.sh"),
@@ -152,3 +152,50 @@ def test_a_demo_run_shows_code_for_the_ai_ml_api_with_a_note(demo_app):
     for key in LANGUAGES:
         code = shown(page, key).code
         assert "https://api.aimlapi.com/v1" in code and "demo://" not in code
+
+
+# -- Get code on the live form: the body the form would send now, and nobody is called --------
+@pytest.mark.parametrize("key", ["python-requests", "node-openai"])
+def test_live_form_code_sends_what_the_form_would_send(key, client, upstream, tmp_path):
+    fields = {"prompt": HOSTILE, "system": "Be brief.", "temperature": "0.3",
+              "extra": '{"top_k": 40}'}
+    page = Page(client.post("/", data=form(client, action="code", **fields)))
+    assert page.status == 200 and upstream.received == []  # nobody was called
+    assert page.value(PROMPT) == HOSTILE  # the form comes back as typed
+    assert page.soup.select_one("#live-get-code[open]") is not None
+    node = page.soup.select_one(f"#live-code-{key}")
+    label, lang, filename = LANGUAGES[key]
+    snippet = Snippet(key, label, lang, filename, node.get_text())
+    ran = run(snippet, tmp_path, upstream=upstream)
+    assert ran.returncode == 0, ran.stderr[-3000:]
+    submit(client, **fields)  # now the form really runs: the code sent the very same body
+    assert upstream.received[0]["body"] == upstream.received[1]["body"]
+    assert printed_text(snippet, ran.stdout) == REPLY + "\n"
+
+
+def test_live_form_code_for_the_script_is_the_streamed_call(client, upstream, tmp_path):
+    response = client.post("/code", data=form(client, prompt="Stream me"),
+                           headers={"X-Get-Code": "stream"})
+    fragment = Fragment(response.get_json()["html"])
+    snippet = shown_in(fragment, "python-requests")
+    ran = run(snippet, tmp_path, upstream=upstream)
+    assert ran.returncode == 0, ran.stderr[-3000:]
+    sent = upstream.received[0]["body"]
+    assert sent["stream"] is True and sent["messages"][-1]["content"] == "Stream me"
+    assert printed_text(snippet, ran.stdout) == REPLY + "\n"
+
+
+def test_live_form_code_refuses_an_invalid_form_and_calls_nobody(client, upstream):
+    page = Page(client.post("/", data=form(client, prompt="", temperature="9", action="code")))
+    assert page.status == 400 and "between 0" in page.field_errors("temperature")
+    assert "Write a message" in page.text(f"#{PROMPT}-errors")
+    assert page.soup.select_one("#live-get-code") is None and upstream.received == []
+    response = client.post("/code", data=form(client, temperature="9"),
+                           headers={"X-Get-Code": "stream"})
+    assert response.status_code == 400 and "temperature" in response.get_json()["errors"]
+
+
+def shown_in(fragment: Fragment, key: str) -> Snippet:
+    label, lang, filename = LANGUAGES[key]
+    return Snippet(key, label, lang, filename,
+                   fragment.soup.select_one(f"#live-code-{key}").get_text())

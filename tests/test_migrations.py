@@ -25,11 +25,10 @@ from playground.store import Store, engine_for, metadata
 from tests.helpers import PROMPT, Page, submit
 
 FIXTURE = json.loads((Path(__file__).parent / "fixtures" / "v1_history.json").read_text())
-# The newest revisions: two heads on run_heartbeat, from parallel branches (spend_rollup on
-# conversations, run_search_index beside them); the app upgrades to both (docs/storage.md,
-# "Parallel branches").
-HEADS = ("run_search_index", "spend_rollup")
-LATER = ("conversations", "run_search_index", "spend_rollup")  # applied after run_heartbeat
+# The newest revision: compare_lanes, the merge point of the parallel branches before it
+# (run_search_index beside conversations and spend_rollup; docs/storage.md, "Parallel branches").
+HEADS = ("compare_lanes",)
+LATER = ("compare_lanes", "conversations", "run_search_index", "spend_rollup")  # sorted
 
 # -- the schema as the release before Alembic created it (store.py / runs.py at 5d0fa66) -------
 v1 = sa.MetaData()
@@ -277,14 +276,14 @@ def _indexed(conn, word: str) -> list[int]:
 
 def test_each_sibling_revision_downgrades_alone_and_upgrades_again(db_url):
     """conversations (with spend_rollup on it) and run_search_index share a parent: either
-    branch comes off without the other (the index still follows every write, so spend_rollup's
+    branch comes off without the other (with the merge above them) (the index still follows every write, so spend_rollup's
     and conversations' downgrades never copy the runs table), and the upgrade puts it back."""
     write_v1(db_url)
     store = Store(engine_for(db_url))
     store.create()
     owner = FIXTURE["rows"][0]["owner"]
     with store.engine.begin() as conn:
-        command.downgrade(migrations.config(conn), "spend_rollup@-2")
+        command.downgrade(migrations.config(conn), "run_search_index")
     with store.engine.begin() as conn:
         assert migrations.current(conn) == ("run_search_index",)
         columns = {c["name"] for c in sa.inspect(conn).get_columns("runs")}
@@ -298,7 +297,7 @@ def test_each_sibling_revision_downgrades_alone_and_upgrades_again(db_url):
         migrations.upgrade(conn)
     assert at(db_url) == HEADS
     with store.engine.begin() as conn:
-        command.downgrade(migrations.config(conn), "run_search_index@-1")
+        command.downgrade(migrations.config(conn), "spend_rollup")
     with store.engine.begin() as conn:
         assert migrations.current(conn) == ("spend_rollup",)
         columns = {c["name"] for c in sa.inspect(conn).get_columns("runs")}
@@ -378,8 +377,8 @@ def test_parallel_revisions_apply_and_then_merge(tmp_path, db_url):
     versions = scripts / "versions"
     # On every current head (a merge point itself when there are several).
     parents = {"parents": ", ".join(migrations.heads()), "parent_ids": migrations.heads()}
-    (versions / "compare_lanes.py").write_text(BRANCH.format(
-        doc="Comparisons: a lanes table.", rev="compare_lanes", **parents,
+    (versions / "branch_lanes.py").write_text(BRANCH.format(
+        doc="Comparisons: a lanes table.", rev="branch_lanes", **parents,
         upgrade='op.create_table("lanes", sa.Column("id", sa.Integer, primary_key=True))'))
     engine = engine_for(db_url)
     with engine.begin() as conn:  # this database saw branch A first
@@ -387,12 +386,12 @@ def test_parallel_revisions_apply_and_then_merge(tmp_path, db_url):
     (versions / "run_tags.py").write_text(BRANCH.format(
         doc="Runs get tags.", rev="run_tags", **parents,
         upgrade='op.add_column("runs", sa.Column("tags", sa.Text))'))
-    assert migrations.heads(scripts) == ("compare_lanes", "run_tags")
+    assert migrations.heads(scripts) == ("branch_lanes", "run_tags")
     with engine.begin() as conn:
         steps = migrations.upgrade(conn, scripts)
     assert [str(s) for s in steps] == ["Applied run_tags: Runs get tags."]
     with engine.connect() as conn:
-        assert migrations.current(conn) == ("compare_lanes", "run_tags")
+        assert migrations.current(conn) == ("branch_lanes", "run_tags")
     merged = command.merge(migrations.config(directory=scripts), "heads",
                            message="merge lanes and tags", rev_id="merge_lanes_tags")
     assert Path(merged.path).name == "merge_lanes_tags.py"
@@ -409,7 +408,7 @@ def test_parallel_revisions_apply_and_then_merge(tmp_path, db_url):
     with engine.begin() as conn:
         applied = [s.revision for s in migrations.upgrade(conn, scripts)]
     assert applied[:2] == ["runs_v1", "run_heartbeat"] and applied[-1] == "merge_lanes_tags"
-    assert set(applied[2:-3]) == set(LATER) and set(applied[-3:-1]) == {"compare_lanes", "run_tags"}
+    assert set(applied[2:-3]) == set(LATER) and set(applied[-3:-1]) == {"branch_lanes", "run_tags"}
     assert applied.index("conversations") < applied.index("spend_rollup")
     engine.dispose()
 

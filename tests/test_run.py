@@ -53,8 +53,9 @@ def test_no_completion_tokens_means_no_speed():
 
 def test_every_state_has_a_label():
     assert set(STATES) == {"running", "complete", "error", "stopped", "shutdown",
-                           "incomplete", "interrupted"}
+                           "incomplete", "interrupted", "cut"}
     assert label("complete") == "Done" and label("shutdown") == "Stopped by the server"
+    assert label("cut") == "Cut by the time limit"  # a compare lane past the deadline
     assert Run(request={}, endpoint="x", state="interrupted").label == "Interrupted"
 
 
