@@ -276,8 +276,8 @@ def _indexed(conn, word: str) -> list[int]:
 
 def test_each_sibling_revision_downgrades_alone_and_upgrades_again(db_url):
     """conversations (with spend_rollup on it) and run_search_index share a parent: either
-    branch comes off without the other (with the merge above them) (the index still follows every write, so spend_rollup's
-    and conversations' downgrades never copy the runs table), and the upgrade puts it back."""
+    branch comes off without the other, with the merge above them (the index still follows
+    every write: no downgrade copies the runs table), and the upgrade puts it back."""
     write_v1(db_url)
     store = Store(engine_for(db_url))
     store.create()
