@@ -118,8 +118,13 @@ def test_every_lane_on_a_page_replays_on_one_clock(serve_live, open_page, upstre
     page = open_page(serve_live()).page
     fill_and_run(page, "md-short", "Lane B")
     expect(page.locator(".result .pill").first).to_have_text("Done", timeout=20_000)
-    lane_b = page.url.split("?")[0] + "/replay.json"
+    first = page.url.split("?")[0]
+    lane_b = first + "/replay.json"
     fill_and_run(page, "md-slow", "Lane A")
+    # The first run's Done is still on the page until the second one starts: wait for the
+    # second run's own address before its Done.
+    page.wait_for_function("(old) => !location.href.startsWith(old)", arg=first,
+                           timeout=20_000)
     expect(page.locator(".result .pill").first).to_have_text("Done", timeout=20_000)
     page.reload()
     page.evaluate("""(url) => {

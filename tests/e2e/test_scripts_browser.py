@@ -93,7 +93,7 @@ def test_pages_load_only_the_scripts_they_use(serve_live, open_page):
     assert own_scripts(page) == ["/static/enhance.js", "/static/copy.js", "/static/picker.js",
                                  "/static/cost.js", "/static/schema.js", "/static/turns.js",
                                  "/static/images.js", "/static/stream.js", "/static/live.js",
-                                 "/static/replay.js"]
+                                 "/static/replay.js", "/static/livecode.js"]
     page.goto(url + "/history")
     assert own_scripts(page) == ["/static/enhance.js"]
     keyed = open_page(serve_live(PLAYGROUND_ALLOW_USER_KEYS=True)).page
