@@ -21,7 +21,6 @@ import resource
 import subprocess
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
 
 import sqlalchemy as sa
 
@@ -220,12 +219,6 @@ def measure(kind: str, url: str, described: dict, args, admin: str | None) -> di
     return result
 
 
-def _make(kind: str, size: int, admin: str | None) -> tuple[str, dict]:
-    if kind == "sqlite":
-        return history_db.sqlite(size)
-    return history_db.postgresql_history(admin, size)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.history",
                                      description=__doc__.split("\n")[0])
@@ -241,10 +234,8 @@ def main(argv: list[str] | None = None) -> int:
     started, load = time.strftime("%Y-%m-%d %H:%M"), os.getloadavg()
     results: dict = {}
     with history_db.postgresql() as admin:
-        # The histories are made once, both at the same time (one process each).
-        with ProcessPoolExecutor(len(kinds)) as pool:
-            made = {kind: pool.submit(_make, kind, size, admin) for kind in kinds}
-            histories = {kind: job.result() for kind, job in made.items()}
+        # The histories are made once, together (the runs drawn once for both).
+        histories = history_db.histories(kinds, admin, size)
         for kind in kinds:
             url, described = histories[kind]
             results[kind] = measure(kind, url, described, args,
