@@ -42,6 +42,8 @@ log = logging.getLogger(__name__)
 PAGE_SIZE = 25
 STATES = ("running", *FINISHED, "interrupted")  # the states the history can filter by
 
+# json.dumps(record, ensure_ascii=False), without making an encoder for every line.
+LINE = json.JSONEncoder(ensure_ascii=False).encode
 # The history lists a comparison once, as its first lane's row (compare.py draws it whole).
 LISTED = sa.or_(runs.c.comparison_id.is_(None), runs.c.lane == 0)
 
@@ -484,8 +486,8 @@ class Store:
         """Every run of an owner as JSON Lines, oldest first, a batch of lines per piece
         (a piece per line would cost the server a write each)."""
         for rows in self._exported(owner, batch):
-            yield "".join(json.dumps(export_record(row, lambda m: self.images.inflate(
-                owner, m)), ensure_ascii=False) + "\n" for row in rows)
+            yield "".join(LINE(export_record(row, lambda m: self.images.inflate(owner, m)))
+                          + "\n" for row in rows)
 
     def _exported(self, owner: str, batch: int) -> Iterator[list]:
         """An owner's rows, as an export reads them, in batches read by keyset (no connection
