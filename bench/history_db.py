@@ -25,7 +25,7 @@ import sqlalchemy as sa
 
 from bench import history_bulk, history_data
 from bench.procs import RESULTS
-from playground.store import Store, engine_for, runs
+from playground.store import Store, engine_for
 
 HERE = RESULTS / "history"
 
@@ -212,8 +212,9 @@ def migration(kind: str, admin: str | None, size: int, say=print) -> dict:
     engine = engine_for(url)
     with engine.begin() as conn:
         command.upgrade(migrations.config(conn), "run_heartbeat")
-    later = {"turns", "parent_id", "turn_count"}  # added by run_search_index and conversations
-    columns = [c.name for c in runs.c if c.name not in later]
+        # The columns run_heartbeat has: every later revision's (turns, parent_id, cost_source,
+        # lane, …) left out, whichever revisions come after.
+        columns = [c["name"] for c in sa.inspect(conn).get_columns("runs")]
     before = sa.table("runs", *(sa.column(name) for name in columns))
     writer = Store(engine)  # only its _values: the columns exactly as the store fills them
     say(f"  writing {size:,} runs as the release before search wrote them")
