@@ -17,6 +17,7 @@ import json
 import os
 import platform
 import random
+import re
 import resource
 import subprocess
 import sys
@@ -200,7 +201,8 @@ def measure_prune(url: str, described: dict, admin: str | None) -> dict:
     else:
         for leftover in history_db.HERE.glob("prune-copy.db*"):
             leftover.unlink()
-    deleted = int(out.split("Deleted ")[-1].split()[0].replace(",", ""))
+    # "Deleted N runs …", then "Deleted M images …": the runs' line is the one counted.
+    deleted = int(re.search(r"Deleted ([\d,]+) runs?\b", out).group(1).replace(",", ""))
     return {"deleted": deleted, "seconds": seconds, "peak_rss_mib": peak}
 
 
