@@ -255,13 +255,27 @@ def stamp(run: Run, result: Check) -> Run:
 
 
 def conclude(run: Run, provider: str | None) -> Run:
-    """The audit of a finished run, computed off the event loop (a schema check is CPU)."""
+    """The audit of a finished run: off the event loop when it parses the reply (JSON, a
+    schema check, logprobs from every chunk: CPU); otherwise it costs less than the hop."""
     models = catalogue_for(provider)
     model = models.find(run.model) if models else None
     parameters = models.parameters(model, wait=False) if models else None
     accepted = parameters.accepted if parameters else None
-    run.audit = offload(audit_lines, run, model, accepted)
+    run.audit = (offload if _parses_reply(run.request) else _now)(audit_lines, run, model,
+                                                                   accepted)
     return run
+
+
+def _parses_reply(request) -> bool:
+    if not isinstance(request, dict):
+        return False
+    response_format = request.get("response_format")
+    return request.get("logprobs") is True or isinstance(response_format, dict) and \
+        response_format.get("type") in ("json_object", "json_schema")
+
+
+def _now(function, *args):
+    return function(*args)
 
 
 def offload(function, *args):

@@ -26,6 +26,10 @@ from concurrent.futures import ThreadPoolExecutor
 from playground.render import LiveMarkdown
 
 POOL_THREADS = 2  # renders at once per process: more only queue for the same GIL
+# A render expected to take less than this runs on the relay loop itself: handing it to a
+# thread costs more CPU than that (bench/README.md, "CPU per stream"), and holding the relay
+# for it stays far under the 5 ms per-chunk budget.
+INLINE_MS = 0.5
 # While a render thread holds the GIL, the relay (the worker's own thread) waits for it up to
 # the interpreter's switch interval (5 ms by default): with render threads about, 1 ms.
 SWITCH_INTERVAL_S = 0.001
@@ -72,6 +76,25 @@ def submit(func: Callable, *args) -> _Done:
     return _Done(pool.spawn(func, *args) if hasattr(pool, "spawn") else pool.submit(func, *args))
 
 
+class _Ran:
+    """A render run at once on the relay loop, behind the same interface as a pool's job."""
+
+    def __init__(self, func: Callable, *args) -> None:
+        self._error: Exception | None = None
+        try:
+            self._value = func(*args)
+        except Exception as exc:  # handled where a pool job's failure is: in ``_collect``
+            self._value, self._error = None, exc
+
+    def done(self) -> bool:
+        return True
+
+    def result(self):
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+
 class LiveSnapshots:
     """The snapshots of one streaming reply: feed deltas with ``add``, ``poll`` for events.
 
@@ -80,9 +103,9 @@ class LiveSnapshots:
     """
 
     def __init__(self, run_on: Callable = submit, clock: Callable[[], float] = time.monotonic,
-                 markdown: LiveMarkdown | None = None) -> None:
+                 markdown: LiveMarkdown | None = None, inline_ms: float = INLINE_MS) -> None:
         self.markdown = markdown or LiveMarkdown()
-        self._run_on, self._clock = run_on, clock
+        self._run_on, self._clock, self.inline_ms = run_on, clock, inline_ms
         self._started = clock()
         self._pending: list[str] = []
         self._received = 0  # characters of reply text relayed so far
@@ -107,8 +130,14 @@ class LiveSnapshots:
             ready = self._collect(job, chars)
         now_ms = (self._clock() - self._started) * 1000
         if self._pending and not self.finished and self.markdown.due(now_ms):
-            text, self._pending = "".join(self._pending), []
-            self._job = (self._run_on(self._render, text, now_ms), self._received)
+            text = "".join(self._pending)
+            cost = self.markdown.cost_ms(text)
+            if cost is None or cost >= self.inline_ms:
+                self._pending = []
+                self._job = (self._run_on(self._render, text, now_ms), self._received)
+            elif ready is None:  # small: render it here and now (else at the next delta)
+                self._pending = []
+                ready = self._collect(_Ran(self._render, text, now_ms), self._received)
         return ready
 
     def _render(self, text: str, now_ms: float):
@@ -116,7 +145,7 @@ class LiveSnapshots:
         self.markdown.feed(text)
         return self.markdown.parts(now_ms)
 
-    def _collect(self, job: _Done, chars: int) -> dict | None:
+    def _collect(self, job: _Done | _Ran, chars: int) -> dict | None:
         try:
             parts = job.result()
         except Exception:  # a render that failed must not end the stream
