@@ -1,12 +1,17 @@
-"""Live markdown for one stream, rendered off the relay loop.
+"""Live markdown for one stream, rendered without holding up the relay loop.
 
 The relay loop (``views.stream``) only appends the deltas it relays and asks, between two of
-them, whether a snapshot is ready. Rendering runs in a native thread: gevent's thread pool
-under gunicorn's gevent workers, where a render on the worker's own thread would hold up every
-stream of that worker (a 200 KB reply takes ~200 ms); a small thread pool under the threaded
-dev server. One render per stream is in flight at a time, and the text that arrives meanwhile
-waits for the next one. A snapshot still rendering when the stream ends is dropped: the final
-``_result.html`` replaces it anyway.
+them, whether a snapshot is ready. A render that could take long runs in a native thread:
+gevent's thread pool under gunicorn's gevent workers, where a render on the worker's own
+thread would hold up every stream of that worker (a 200 KB reply takes ~200 ms); a small
+thread pool under the threaded dev server. One render per stream is in flight at a time, and
+the text that arrives meanwhile waits for the next one. A snapshot still rendering when the
+stream ends is dropped: the final ``_result.html`` replaces it anyway.
+
+Most snapshots are small, though (only the growing last block is parsed again), and handing
+one to a thread costs more CPU than rendering it: a render expected under ``INLINE_MS`` (by
+the size of the tail and the rate the last one took, never code to colour) runs on the relay
+loop at once, which keeps the per-chunk delay far inside its 5 ms budget.
 
 Each snapshot is sent as a change (``LiveMarkdown.parts``): the finished blocks to keep, the
 new finished blocks, and the growing tail, so the page appends blocks and replaces only the
