@@ -77,6 +77,8 @@ def test_the_live_panel_follows_each_lanes_model_and_max_tokens(client, upstream
                    **{"lanes-0-max_tokens": "100", "lanes-1-max_tokens": "10100"})
     assert figure(swapped) == pytest.approx(10_200 * GPT4O[1] / 1e6, abs=0.005)  # "$0.10"
     assert upstream.received == []  # pricing a comparison calls no model
+    forged = client.post("/compare/preflight", data={"lanes-0-model": "openai/gpt-4o"})
+    assert forged.status_code == 400  # a form from another site gets no answer
 
 
 @pytest.mark.parametrize(("models", "reason"), [
