@@ -113,7 +113,7 @@ def omit(body: dict, names) -> dict:
 
 
 def cap_refusal(estimate: Estimate, cap: float | None, allow_unpriced: bool,
-                what: str = "run") -> str | None:
+                what: str = "run", summed: str = "its lanes") -> str | None:
     """Why the operator's cap refuses the run, or None. Fails closed on an unquotable price."""
     if cap is None:
         return None
@@ -124,7 +124,7 @@ def cap_refusal(estimate: Estimate, cap: float | None, allow_unpriced: bool,
                 f"{format_usd(cap)} per run is set. {estimate.reason or ''}").strip()
     if estimate.usd > cap:
         if what == "comparison":
-            return (f"This comparison is {estimate.label} (the sum of its lanes), more than "
+            return (f"This comparison is {estimate.label} (the sum of {summed}), more than "
                     f"this server's cap of {format_usd(cap)} per run. Lower max_tokens, remove "
                     "a lane, shorten the prompt, or choose cheaper models.")
         return (f"This run is {estimate.label}, more than this server's cap of "
@@ -139,7 +139,8 @@ def compare_refusal(total: Estimate, cap: float | None, allow_unpriced: bool) ->
     With unpriced runs allowed, the lanes that can be quoted still count against the cap."""
     quoted = [lane.usd for lane in total.lanes if lane.usd is not None]
     if total.usd is None and allow_unpriced and quoted:
-        total = Estimate(usd=math.fsum(quoted))
+        return cap_refusal(Estimate(usd=math.fsum(quoted)), cap, allow_unpriced, "comparison",
+                           "the lanes that can be quoted")
     return cap_refusal(total, cap, allow_unpriced, what="comparison")
 
 

@@ -134,6 +134,7 @@ def test_the_cap_fails_closed_on_a_lane_with_no_quotable_price(make_app, upstrea
     # Unpriced lanes allowed: the lanes that can be quoted still count against the cap.
     over = compare(client, ["openai/gpt-4o", "fake/ok"], **{"lanes-0-max_tokens": "1000"})
     assert over.status == 429 and upstream.received == []
+    assert "(the sum of the lanes that can be quoted)" in over.text(".limit-card")
     ok = compare(client, ["openai/gpt-4o", "fake/ok"], **{"lanes-0-max_tokens": "10"})
     assert ok.status == 200 and len([r for r in upstream.received if r["body"]]) == 2
 
