@@ -154,8 +154,51 @@ def live_rows(r: dict) -> list[dict]:
     return rows
 
 
+# (g) What "the page never blocks long on the catalogue" means here (bench/README.md says why).
+PAGE_READ_TARGET_MS = 0.1  # a page reading the catalogue with a copy held (TTL up or not)
+REFRESH_TARGET_MS = 200  # a full 200 refresh of 400 models from localhost: 1/10 of the wait
+SEARCH_TARGET_MS = 10  # one keystroke's search (the picker waits 150 ms before asking)
+
+
+def _spread(result: dict, unit: str = "ms") -> str:
+    low, high = result[f"spread_{unit}"]
+    if unit == "us":
+        return f"{result['median_us']:.0f} µs (rounds {low:.0f}–{high:.0f})"
+    return f"{_ms(result['median_ms'])} (rounds {low:.2f}–{high:.2f})"
+
+
+def catalogue_rows(r: dict) -> list[dict]:
+    parse, refresh = r["parse"], r["refresh"]
+    rows = [_row(f"(g) parse a {parse['models']}-model catalogue ({parse['bytes'] / 1e6:.2f} MB "
+                 "JSON → records)", "report", _spread(parse))]
+    for label, search in r["search"].items():
+        rows.append(_row(f"(g) picker search, 400 models: {label}", f"≤ {SEARCH_TARGET_MS} ms",
+                         f"{_spread(search)}, {search['found']} shown",
+                         search["median_ms"] <= SEARCH_TARGET_MS))
+    full, same = refresh["200"], refresh["304"]
+    rows += [
+        _row("(g) catalogue refresh answered 200 (download + parse, fake upstream)",
+             f"≤ {REFRESH_TARGET_MS} ms", _spread(full), full["median_ms"] <= REFRESH_TARGET_MS),
+        _row("(g) catalogue refresh answered 304 Not Modified (ETag sent back)", "report",
+             f"{_spread(same)}; {refresh['answered']['304']} answered 304"),
+    ]
+    for key, label in (("page_read", "copy held"), ("page_read_due", "TTL up: refresh "
+                                                                       "started, not waited")):
+        read = refresh[key]
+        rows.append(_row(f"(g) a page reading the catalogue, {label}",
+                         f"≤ {PAGE_READ_TARGET_MS} ms",
+                         f"{read['median_ms'] * 1000:.1f} µs (rounds "
+                         f"{read['spread_ms'][0] * 1000:.1f}–{read['spread_ms'][1] * 1000:.1f})",
+                         read["median_ms"] <= PAGE_READ_TARGET_MS))
+    for label, audit in r["audit"].items():
+        rows.append(_row(f"(g) audit + after-run cost per run: {label}", "report",
+                         f"{_spread(audit, 'us')}, {audit['lines']} lines"))
+    return rows
+
+
 ROWS = {"latency": latency_rows, "streaming": streaming_rows, "concurrency": concurrency_rows,
-        "render": render_rows, "page": page_rows, "live": live_rows}
+        "render": render_rows, "page": page_rows, "live": live_rows,
+        "catalogue": catalogue_rows}
 
 
 def rows_for(results: dict) -> list[dict]:

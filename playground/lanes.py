@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from flask import Response, current_app, jsonify, request, stream_with_context
 from sqlalchemy.exc import SQLAlchemyError
 
-from playground import runlog
+from playground import picker, runlog
 from playground.budget import budget, client_address, client_hash
 from playground.compare_form import CompareForm, fields
 from playground.comparisons import TOKEN_SECONDS, Comparisons
@@ -88,11 +88,16 @@ def reserve(form: CompareForm) -> Reservation:
         except ProviderRefused as exc:
             lane.form.provider.errors = [*lane.form.provider.errors, exc.message]
             raise Refused from None
+    # The operator's cost cap, on the sum of the lanes as they will be sent: before any
+    # budget place is taken, so a refused comparison holds nothing and calls nobody.
+    bodies = [form.lane_body(number) for number in range(len(choices))]
+    picker.gate_lanes(picker.check_lanes(
+        [(choice.name, body) for choice, body in zip(choices, bodies, strict=True)]))
     releases = budget().admit_lanes(len(choices))
-    runs = [Run(request=form.lane_body(number), endpoint=choice.client.endpoint,
+    runs = [Run(request=body, endpoint=choice.client.endpoint,
                 provider=choice.name, demo=choice.client.demo, stream=True,
                 variables=form.conversation.values, template=form.conversation.template)
-            for number, choice in enumerate(choices)]
+            for choice, body in zip(choices, bodies, strict=True)]
     owner = current_owner()
     try:
         comparison_id, run_ids = comparisons().create(owner, runs, prompt=form.summary(),
