@@ -245,24 +245,26 @@ class LanesCheck:
     refusal: str | None = None
     demo: bool = False  # a lane is priced from the demo's catalogue (demo prices)
     not_included: ClassVar[str] = NOT_INCLUDED  # said once for all the lanes
+    checks: tuple[Check, ...] = ()  # each lane's own pre-flight, in order (what it is stamped with)
 
 
 def check_lanes(lanes) -> LanesCheck:
     """The pre-flight of a comparison, each lane ``(provider, body)`` on its provider's
     catalogue: the sum of the lanes ("can't be quoted" when any lane can't), and whether the
     operator's cost cap refuses it (a comparison is one press of Run: its sum is capped)."""
-    found, models, demo = [], [], False
+    found, models, checks, demo = [], [], [], False
     for provider, body in lanes:
         catalogue = catalogue_for(provider)
         model = catalogue.find(body.get("model")) if catalogue else None
-        found.append(check(model, body).estimate)
+        checks.append(check(model, body))
+        found.append(checks[-1].estimate)
         models.append(str(body.get("model") or ""))
         demo = demo or bool(catalogue and catalogue.demo and model and model.pricing)
     total = preflight_compare(found)
     config = current_app.config
     refusal = compare_refusal(total, config.get("PLAYGROUND_MAX_COST_PER_RUN"),
                               bool(config.get("PLAYGROUND_ALLOW_UNPRICED")))
-    return LanesCheck(total, tuple(models), refusal, demo)
+    return LanesCheck(total, tuple(models), refusal, demo, tuple(checks))
 
 
 def gate_lanes(result: LanesCheck) -> None:
