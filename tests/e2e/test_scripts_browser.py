@@ -112,7 +112,16 @@ def test_pages_load_only_the_scripts_they_use(serve_live, open_page):
     assert own_scripts(page) == ["/static/enhance.js", "/static/copy.js", "/static/picker.js",
                                  "/static/cost.js", "/static/schema.js", "/static/turns.js",
                                  "/static/images.js", "/static/sse.js", "/static/stream.js",
-                                 "/static/live.js", "/static/replay.js", "/static/livecode.js"]
+                                 "/static/live.js", "/static/livecode.js"]
+    # Replay comes with the first result that can be replayed, and works at once.
+    fill_and_run(page, "fake/ok", "Replay me")
+    expect(page.locator(".result [data-replay-play]").last).to_be_visible()
+    assert own_scripts(page).count("/static/replay.js") == 1
+    page.locator(".result [data-replay-play]").last.click()
+    expect(page.locator(".result [data-replay-restart]").last).to_be_enabled()
+    fill_and_run(page, "fake/ok", "Again")  # a second result: the script is not loaded twice
+    expect(page.locator(".result [data-replay-play]").last).to_be_visible()
+    assert own_scripts(page).count("/static/replay.js") == 1
     page.goto(url + "/history")
     assert own_scripts(page) == ["/static/enhance.js"]
     page.goto(url + "/compare")  # the one SSE reader comes before both of its users
