@@ -56,7 +56,7 @@ fuzz: $(VENV)/.dev
 serve: $(VENV)/.runtime
 	FLASK_DEBUG=0 $(BIN)/gunicorn --config gunicorn.conf.py --bind $(HOST):$(PORT) "app:create_app()"
 
-## bench: latency, streaming, concurrency, render and page-weight benchmarks (offline)
+## bench: latency, streaming, concurrency, render, page-weight, live and catalogue benchmarks (offline)
 bench: $(VENV)/.dev
 	PYTHON=$(BIN)/python tests/provision.sh chromium
 	$(BIN)/python -m bench $(BENCH_ARGS)

@@ -18,6 +18,7 @@ import traceback
 from dataclasses import asdict, dataclass, field, replace
 
 from bench import procs, report
+from bench.catalogue import catalogue_bench
 from bench.concurrency import concurrency
 from bench.latency import added_latency, streaming
 from bench.live import live_markdown
@@ -52,12 +53,13 @@ class Config:
     live_streams: int = 4  # per side per round
     live_interval_ms: int = 5
     live_bytes: int = 20_000
+    catalogue_reps: int = 10  # per round; the search and the audit repeat more (they are µs)
     extra_env: dict = field(default_factory=dict)
 
 
 QUICK = {"rounds": 2, "warmup": 5, "a_pairs": 30, "a_pairs_markdown": 10, "warmup_streams": 1,
          "b_pairs": 3, "ns": (20, 100), "c_rounds": 1, "c_settle_s": 0.5, "render_reps": 1,
-         "render_budget_s": 2.0, "live_streams": 1}
+         "render_budget_s": 2.0, "live_streams": 1, "catalogue_reps": 3}
 
 
 def _with_stack(func):
@@ -75,6 +77,7 @@ BENCHMARKS = {
     "render": render_cost,
     "live": live_markdown,
     "page": _with_stack(page_weight),
+    "catalogue": catalogue_bench,
 }
 
 

@@ -9,7 +9,7 @@ import time
 
 from bench import procs
 from bench.client import Playground, chat_body
-from bench.stats import median, percentile
+from bench.stats import median, percentile, spread
 
 
 def run_loadgen(opts: dict) -> dict:
@@ -44,17 +44,31 @@ def summarise(out: dict, n: int, ideal_ms: float) -> dict:
 def _combine(rounds: list[dict]) -> dict:
     """Median of each round's figures; errors add up and the RSS peak is the highest seen."""
     keys = ("throughput_of_ideal", "added_median_ms", "added_p99_ms", "wall_ms",
-            "app_cpu_ms_per_stream", "upstream_connections", "headers_p99_ms")
-    combined = {k: median([r[k] for r in rounds if r[k] is not None]) for k in keys}
+            "app_cpu_ms_per_stream", "upstream_connections", "headers_p99_ms", "vs_direct",
+            "direct_throughput_of_ideal")
+    combined = {k: median([r[k] for r in rounds if r.get(k) is not None]) for k in keys}
     combined |= {"n": rounds[0]["n"], "rounds": rounds,
                  "completed": min(r["completed"] for r in rounds),
                  "errors": sum(r["errors"] for r in rounds),
-                 "peak_rss_mib": max(r.get("peak_rss_mib", 0) for r in rounds)}
+                 "direct_errors": sum(r.get("direct_errors", 0) for r in rounds),
+                 "peak_rss_mib": max(r.get("peak_rss_mib", 0) for r in rounds),
+                 "vs_direct_spread": spread([r["vs_direct"] for r in rounds]),
+                 "cpu_spread_ms": spread([r["app_cpu_ms_per_stream"] for r in rounds])}
     return combined
 
 
+def _direct_options(upstream, model: str, tokens: int, timeout: float) -> dict:
+    """The same streamed call straight to the upstream: what client and upstream cost."""
+    return {"port": upstream.port, "path": "/v1/chat/completions", "target": "direct",
+            "tokens": tokens, "timeout": timeout,
+            "body": json.dumps(chat_body(model, "Tell me a long story.", stream=True)),
+            "headers": {"Content-Type": "application/json", "Accept": "text/event-stream"}}
+
+
 def concurrency(cfg) -> dict:
-    """Stream cfg.ns simultaneous runs through gunicorn, and once straight to the upstream."""
+    """Stream cfg.ns simultaneous runs through gunicorn and, in the same rounds (alternating
+    which goes first), straight to the upstream: the app's share of ideal is judged against
+    the direct control's on the same machine at the same moment."""
     model = f"bench/stream/{cfg.c_interval_ms}/{cfg.c_tokens}"
     ideal_ms = cfg.c_interval_ms * cfg.c_tokens
     results: dict = {"model": model, "ideal_ms": ideal_ms, "workers": cfg.workers}
@@ -65,30 +79,32 @@ def concurrency(cfg) -> dict:
                 "body": body.decode(), "timeout": ideal_ms / 1000 + 60,
                 "headers": headers | {"X-CSRFToken": playground.csrf,
                                       "Accept": "text/event-stream"}}
+        direct = _direct_options(upstream, model, cfg.c_tokens, opts["timeout"])
         # Warm-up wave (short replies): templates compiled, lexers loaded in both workers.
         warm_body, _ = playground.form(f"bench/stream/5/{cfg.c_tokens}", "Warm up.")
         run_loadgen(opts | {"n": min(50, max(cfg.ns)), "body": warm_body.decode()})
         results["idle_rss_mib"] = _tree_rss_mib(app.proc.pid)
         for n in cfg.ns:
             rounds = []
-            for _ in range(cfg.c_rounds):
-                rounds.append(_wave(app, upstream, opts | {"n": n}, ideal_ms))
-                time.sleep(cfg.c_settle_s)  # let sockets close before the next wave
+            for round_no in range(cfg.c_rounds):
+                got = {}
+                for side in ("app", "direct") if round_no % 2 == 0 else ("direct", "app"):
+                    if side == "app":
+                        got["app"] = _wave(app, upstream, opts | {"n": n}, ideal_ms)
+                    else:
+                        got["direct"] = summarise(run_loadgen(direct | {"n": n}), n, ideal_ms)
+                    time.sleep(cfg.c_settle_s)  # let sockets close before the next wave
+                share = got["direct"]["throughput_of_ideal"]
+                rounds.append(got["app"] | {
+                    "direct_throughput_of_ideal": share,
+                    "direct_errors": got["direct"]["errors"],
+                    "vs_direct": got["app"]["throughput_of_ideal"] / share if share else 0.0})
             results[f"app_n{n}"] = _combine(rounds)
         # Not in the brief's targets: the same N arriving over ramp_s instead of at one instant
         # tells holding N streams apart from absorbing N requests in the same millisecond.
         n = max(cfg.ns)
         results[f"ramp_n{n}"] = _wave(app, upstream, opts | {"n": n, "ramp_s": cfg.c_ramp_s},
                                       ideal_ms) | {"ramp_s": cfg.c_ramp_s}
-        time.sleep(cfg.c_settle_s)
-        # Control: the same wave straight to the upstream shows what client + upstream cost.
-        n = max(cfg.ns)
-        direct = {"port": upstream.port, "path": "/v1/chat/completions", "target": "direct",
-                  "tokens": cfg.c_tokens, "timeout": opts["timeout"], "n": n,
-                  "body": json.dumps(chat_body(model, "Tell me a long story.", stream=True)),
-                  "headers": {"Content-Type": "application/json",
-                              "Accept": "text/event-stream"}}
-        results[f"direct_n{n}"] = summarise(run_loadgen(direct), n, ideal_ms)
     return results
 
 

@@ -45,7 +45,7 @@ def browser_requests(base_url: str, timeout_ms: int = 15_000) -> dict:
             page.on("request", lambda request: urls.append(request.url))
             page.goto(base_url + "/", wait_until="networkidle", timeout=timeout_ms)
             page.fill("#model", "bench/markdown/4000")
-            page.fill("#prompt", "Show me some code.")
+            page.fill("#turns-1-content", "Show me some code.")  # the first user turn
             page.click("#run-button")
             page.wait_for_selector("article.result[data-state=complete]", timeout=timeout_ms)
             page.wait_for_load_state("networkidle", timeout=timeout_ms)

@@ -55,20 +55,38 @@ def streaming_rows(r: dict) -> list[dict]:
     ]
 
 
+# Issue 13 §2: per stream, the app's CPU (request, relay, save, final render), and its share
+# of ideal as a fraction of the direct control's in the same round.
+CPU_PER_STREAM_MS = 2.5
+VS_DIRECT = {100: 0.97, 1000: 0.9}
+
+
+def _range(values, fmt: str = ".2f", unit: str = "") -> str:
+    return f"{values[0]:{fmt}}–{values[1]:{fmt}}{unit}" if values else "n/a"
+
+
 def concurrency_rows(r: dict) -> list[dict]:
     rows = []
     for key, c in r.items():
         if not key.startswith("app_n"):
             continue
         n = c["n"]
+        target = VS_DIRECT.get(n)
         rows += [
             _row(f"(c) {n} concurrent streams: completed / errors", f"{n} / 0",
                  f"{c['completed']} / {c['errors']} (app opened {c['upstream_connections']:.0f} "
                  f"upstream connections per wave)", c["errors"] == 0 and c["completed"] == n),
-            _row(f"(c) {n} concurrent streams: throughput of ideal", "≥ 95%",
-                 f"{c['throughput_of_ideal']:.0%} (wall {c['wall_ms'] / 1000:.2f} s, "
-                 f"ideal {r['ideal_ms'] / 1000:g} s; app CPU "
-                 f"{c['app_cpu_ms_per_stream']:.1f} ms/stream)", c["throughput_of_ideal"] >= 0.95),
+            _row(f"(c) {n} concurrent streams: share of ideal ÷ direct's, same round",
+                 f"≥ {target:g}×" if target else "report",
+                 f"{c['vs_direct']:.2f}× (rounds {_range(c['vs_direct_spread'])}; app "
+                 f"{c['throughput_of_ideal']:.0%}, direct {c['direct_throughput_of_ideal']:.0%} "
+                 f"of ideal, {c['direct_errors']} direct errors)",
+                 c["vs_direct"] >= target and c["errors"] == 0 if target else None),
+            _row(f"(c) {n} concurrent streams: app CPU per stream", f"≤ {CPU_PER_STREAM_MS:g} ms",
+                 f"{_ms(c['app_cpu_ms_per_stream'])} (rounds "
+                 f"{_range(c['cpu_spread_ms'], unit=' ms')}; wall {c['wall_ms'] / 1000:.2f} s, "
+                 f"ideal {r['ideal_ms'] / 1000:g} s)",
+                 c["app_cpu_ms_per_stream"] <= CPU_PER_STREAM_MS),
             _row(f"(c) {n} concurrent streams: p99 added", "≤ 50 ms",
                  f"{_ms(c['added_p99_ms'])} (median {_ms(c['added_median_ms'])}; p99 wait "
                  f"for response headers {_ms(c['headers_p99_ms'])})",
@@ -83,11 +101,6 @@ def concurrency_rows(r: dict) -> list[dict]:
                              f"p99 added {_ms(w['added_p99_ms'])} (median "
                              f"{_ms(w['added_median_ms'])}), {w['errors']} errors, peak RSS "
                              f"{w['peak_rss_mib']:.0f} MiB"))
-    for key, d in r.items():
-        if key.startswith("direct_n"):
-            rows.append(_row(f"(c) control: {d['n']} streams straight to the upstream", "report",
-                             f"{d['throughput_of_ideal']:.0%} of ideal, p99 added "
-                             f"{_ms(d['added_p99_ms'])}, {d['errors']} errors"))
     return rows
 
 
@@ -141,8 +154,51 @@ def live_rows(r: dict) -> list[dict]:
     return rows
 
 
+# (g) What "the page never blocks long on the catalogue" means here (bench/README.md says why).
+PAGE_READ_TARGET_MS = 0.1  # a page reading the catalogue with a copy held (TTL up or not)
+REFRESH_TARGET_MS = 200  # a full 200 refresh of 400 models from localhost: 1/10 of the wait
+SEARCH_TARGET_MS = 10  # one keystroke's search (the picker waits 150 ms before asking)
+
+
+def _spread(result: dict, unit: str = "ms") -> str:
+    low, high = result[f"spread_{unit}"]
+    if unit == "us":
+        return f"{result['median_us']:.0f} µs (rounds {low:.0f}–{high:.0f})"
+    return f"{_ms(result['median_ms'])} (rounds {low:.2f}–{high:.2f})"
+
+
+def catalogue_rows(r: dict) -> list[dict]:
+    parse, refresh = r["parse"], r["refresh"]
+    rows = [_row(f"(g) parse a {parse['models']}-model catalogue ({parse['bytes'] / 1e6:.2f} MB "
+                 "JSON → records)", "report", _spread(parse))]
+    for label, search in r["search"].items():
+        rows.append(_row(f"(g) picker search, 400 models: {label}", f"≤ {SEARCH_TARGET_MS} ms",
+                         f"{_spread(search)}, {search['found']} shown",
+                         search["median_ms"] <= SEARCH_TARGET_MS))
+    full, same = refresh["200"], refresh["304"]
+    rows += [
+        _row("(g) catalogue refresh answered 200 (download + parse, fake upstream)",
+             f"≤ {REFRESH_TARGET_MS} ms", _spread(full), full["median_ms"] <= REFRESH_TARGET_MS),
+        _row("(g) catalogue refresh answered 304 Not Modified (ETag sent back)", "report",
+             f"{_spread(same)}; {refresh['answered']['304']} answered 304"),
+    ]
+    for key, label in (("page_read", "copy held"), ("page_read_due", "TTL up: refresh "
+                                                                       "started, not waited")):
+        read = refresh[key]
+        rows.append(_row(f"(g) a page reading the catalogue, {label}",
+                         f"≤ {PAGE_READ_TARGET_MS} ms",
+                         f"{read['median_ms'] * 1000:.1f} µs (rounds "
+                         f"{read['spread_ms'][0] * 1000:.1f}–{read['spread_ms'][1] * 1000:.1f})",
+                         read["median_ms"] <= PAGE_READ_TARGET_MS))
+    for label, audit in r["audit"].items():
+        rows.append(_row(f"(g) audit + after-run cost per run: {label}", "report",
+                         f"{_spread(audit, 'us')}, {audit['lines']} lines"))
+    return rows
+
+
 ROWS = {"latency": latency_rows, "streaming": streaming_rows, "concurrency": concurrency_rows,
-        "render": render_rows, "page": page_rows, "live": live_rows}
+        "render": render_rows, "page": page_rows, "live": live_rows,
+        "catalogue": catalogue_rows}
 
 
 def rows_for(results: dict) -> list[dict]:

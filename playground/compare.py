@@ -26,7 +26,7 @@ from flask import (
 from flask_wtf.csrf import CSRFError
 from werkzeug.datastructures import MultiDict
 
-from playground import lanes, workbench
+from playground import lanes, picker, workbench
 from playground.budget import OverBudget
 from playground.compare_form import MAX_LANES, MIN_LANES, CompareForm
 from playground.comparisons import Comparisons
@@ -125,6 +125,7 @@ def render_compare(form: CompareForm, record=None, found=None, *, shared: bool =
         blank_turn=blank_turn, roles=ROLES,
         metrics=metrics(runs) if runs else None, total_cost=total_cost(runs),
         diff=diff_view(found, request.args.get("a"), request.args.get("b")) if found else None,
+        preflight=None if shared else picker.check_lanes(form.draft_lanes()),
         shared=shared, limit=limit, status=status, notice=notice, min_lanes=MIN_LANES,
         max_lanes=MAX_LANES,
         providers=current_app.extensions["providers"],
@@ -204,9 +205,11 @@ def start(form: CompareForm):
             return jsonify(errors=form.errors), 400
         return render_compare(form), 400, PRIVATE
     except OverBudget as exc:
+        # No Retry-After for a comparison refused for its cost: waiting won't help.
+        retry = {"Retry-After": str(exc.retry_after)} if exc.retry_after else {}
         if wants_tokens():
-            return jsonify(error=exc.message), 429, {"Retry-After": str(exc.retry_after)}
-        return render_compare(form, limit=exc), 429, {"Retry-After": str(exc.retry_after)}
+            return jsonify(error=exc.message), 429, retry
+        return render_compare(form, limit=exc), 429, retry
     url = url_for("compare.page", comparison_id=reservation.comparison_id)
     if wants_tokens():
         tokens = lanes.hand_out(reservation)
@@ -216,6 +219,16 @@ def start(form: CompareForm):
                 zip(tokens, reservation.runs, reservation.run_ids, strict=True))]), 200, PRIVATE
     lanes.run_all(reservation)
     return redirect(url, 303)
+
+
+@bp.post("/compare/preflight")
+def preflight():
+    """The pre-flight panel for the compare form as posted (cost.js asks as lanes change)."""
+    post = workbench.read(request.form, None, None)  # the turns as a run reads them; no upload
+    form = compare_form(post.formdata, post.errors)
+    html = render_template("_compare_preflight.html", preflight=picker.check_lanes(
+        form.draft_lanes()))
+    return jsonify(preflight=html, gates={}), 200, PRIVATE
 
 
 @bp.errorhandler(CSRFError)

@@ -33,6 +33,7 @@ from playground.forms import (
     finite,
     not_huge,
     printable,
+    too_deep,
 )
 from playground.records import prompt_of
 
@@ -116,10 +117,12 @@ class CompareForm(FlaskForm):
             self._shared = {key: body[key] for key in CONVERSATION if key in body}
         return self._shared
 
-    def lane_body(self, number: int) -> dict:
-        """The request body of one lane: the conversation, its model and its overrides."""
+    def lane_body(self, number: int, shared: dict | None = None, draft: bool = False) -> dict:
+        """The request body of one lane: the conversation, its model and its overrides (a
+        ``draft`` leaves out extra JSON nested too deep to parse, which validation refuses)."""
         lane = self.lanes.entries[number].form
-        body: dict = {"model": lane.model.data.strip(), **self.shared_body()}
+        shared = self.shared_body() if shared is None else shared
+        body: dict = {"model": (lane.model.data or "").strip(), **shared}
         for name in LaneForm.NUMBERS:
             value = getattr(lane, name).data
             if value is not None:
@@ -128,12 +131,28 @@ class CompareForm(FlaskForm):
             body["seed"] = self.seed.data
         if lane.reasoning_effort.data:
             body["reasoning_effort"] = lane.reasoning_effort.data
-        if (lane.extra.data or "").strip():
+        if (lane.extra.data or "").strip() and not (draft and too_deep(lane.extra.data)):
             body.update(json.loads(lane.extra.data))
         if self.max_tokens_cap and not any(
                 key in body for key in ("max_tokens", "max_completion_tokens")):
             body["max_tokens"] = self.max_tokens_cap
         return body
+
+    def draft_lanes(self) -> list[tuple[str | None, dict]]:
+        """Each lane's ``(provider, body)`` as the form would send it now, even half-filled,
+        for the pre-flight only: a part that does not parse yet is left out, never raised."""
+        try:
+            shared = {} if too_deep(self.conversation.extra.data or "") else self.shared_body()
+        except (ValueError, TypeError, AttributeError, KeyError, RecursionError):
+            shared = {}
+        drafts = []
+        for number, entry in enumerate(self.lanes.entries[:MAX_LANES]):
+            try:
+                body = self.lane_body(number, shared, draft=True)
+            except (ValueError, TypeError, AttributeError):  # extra JSON half-typed, say
+                body = {"model": (entry.form.model.data or "").strip(), **shared}
+            drafts.append((entry.form.provider.data or None, body))
+        return drafts
 
     def summary(self) -> str:
         """What the history shows as the comparison's prompt: its last user turn."""

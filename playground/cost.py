@@ -26,6 +26,10 @@ DENSE = re.compile("[\u0e00-\u0e7f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff"
                    "\uac00-\ud7af\uf900-\ufaff]")
 WORD = re.compile(r"\w+|[^\w\s]")
 NOT_INCLUDED = "Images, reasoning tokens and tool-call rounds are not included."
+# Past this a count is clamped: a JSON integer can have thousands of digits, and multiplying
+# one by a float price overflows (the form refuses such a number; extra JSON and a half-filled
+# form's pre-flight do not).
+MAX_COUNT = 2**63
 
 
 @dataclass(frozen=True)
@@ -131,7 +135,9 @@ def _unquotable(reason: str) -> Estimate:
 
 
 def _bounded_int(value) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+        return None
+    return min(value, MAX_COUNT)
 
 
 def _token_rate(pricing: Pricing, measure: str, body: dict) -> tuple[Rate | None, str | None]:
@@ -168,6 +174,8 @@ def preflight(model: Model | None, body: dict, prompt: PromptEstimate | None = N
     prompt = prompt or estimate_prompt(body.get("messages"))
     limit = _bounded_int(body.get("max_completion_tokens")) or _bounded_int(body.get("max_tokens"))
     source = "max_tokens"
+    if limit == MAX_COUNT:
+        source = f"max_tokens, taken as {MAX_COUNT:,}"
     if limit is None:
         limit, source = model.output_max, "the model's output limit (outputMax)"
     if limit is None:

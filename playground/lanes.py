@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from flask import Response, current_app, jsonify, request, stream_with_context
 from sqlalchemy.exc import SQLAlchemyError
 
-from playground import runlog
+from playground import picker, runlog
 from playground.budget import budget, client_address, client_hash
 from playground.compare_form import CompareForm, fields
 from playground.comparisons import TOKEN_SECONDS, Comparisons
@@ -88,11 +88,19 @@ def reserve(form: CompareForm) -> Reservation:
         except ProviderRefused as exc:
             lane.form.provider.errors = [*lane.form.provider.errors, exc.message]
             raise Refused from None
+    # The operator's cost cap, on the sum of the lanes as they will be sent: before any
+    # budget place is taken, so a refused comparison holds nothing and calls nobody.
+    bodies = [form.lane_body(number) for number in range(len(choices))]
+    checked = picker.check_lanes(
+        [(choice.name, body) for choice, body in zip(choices, bodies, strict=True)])
+    picker.gate_lanes(checked)
     releases = budget().admit_lanes(len(choices))
-    runs = [Run(request=form.lane_body(number), endpoint=choice.client.endpoint,
+    runs = [Run(request=body, endpoint=choice.client.endpoint,
                 provider=choice.name, demo=choice.client.demo, stream=True,
                 variables=form.conversation.values, template=form.conversation.template)
-            for number, choice in enumerate(choices)]
+            for choice, body in zip(choices, bodies, strict=True)]
+    for run, lane_check in zip(runs, checked.checks, strict=True):
+        picker.stamp(run, lane_check)  # each lane keeps the price it was estimated with
     owner = current_owner()
     try:
         comparison_id, run_ids = comparisons().create(owner, runs, prompt=form.summary(),
@@ -168,9 +176,10 @@ class _Lane:
     """One lane sent by a worker thread; the first of "done" and "cut" decides who saves it."""
 
     def __init__(self, store: Store, owner: str, run_id: str, run: Run, choice: Choice,
-                 release: Callable[[], None]) -> None:
+                 release: Callable[[], None], app=None) -> None:
         self.store, self.owner, self.run_id, self.run = store, owner, run_id, run
         self.choice, self.release = choice, release
+        self.app = app or current_app._get_current_object()  # for the audit, on its thread
         self.lock = threading.Lock()
         self.done = self.cut = False
         self.parts: list[str] = []
@@ -199,6 +208,8 @@ class _Lane:
             self.release()
             LIVE.end(live)
             _stamp(call.run, self.run)
+            with self.app.app_context():
+                _conclude(call.run)
             with self.lock:
                 if not self.cut:
                     self.done, self.result = True, call.run
@@ -213,7 +224,8 @@ class _Lane:
             run = Run(request=self.run.request, endpoint=self.run.endpoint, demo=self.run.demo,
                       stream=True, state="cut", provider=self.run.provider,
                       comparison_id=self.run.comparison_id, lane=self.run.lane,
-                      started_at=self.run.started_at)
+                      started_at=self.run.started_at, price=self.run.price,
+                      estimate=self.run.estimate)
             text = "".join(self.parts)
             run.response = partial_response(text) if text else None
             stream = getattr(self, "stream", None)
@@ -221,14 +233,23 @@ class _Lane:
             run.total_ms = (time.monotonic() - self.started) * 1000
             run.notes.append(f"Cut at the comparison's {seconds:g} s limit: the page was "
                              "answered with the reply as far as it had got.")
-            _save(self.store, self.run_id, run)
+            _save(self.store, self.run_id, _conclude(run))
             self.result = run
             return run
 
 
 def _stamp(run: Run, lane: Run) -> None:
     run.provider, run.comparison_id, run.lane = lane.provider, lane.comparison_id, lane.lane
-    run.started_at = lane.started_at
+    run.started_at, run.price, run.estimate = lane.started_at, lane.price, lane.estimate
+
+
+def _conclude(run: Run) -> Run:
+    """The lane's audit, as a single run gets one; a failing catalogue never loses the lane."""
+    try:
+        return picker.conclude(run, run.provider)
+    except Exception:
+        log.exception("could not audit a comparison lane")
+        return run
 
 
 def _save(store: Store, run_id: str, run: Run) -> None:
@@ -319,7 +340,7 @@ def stream_lane(token: str, render_lane: Callable[[str, Run], str]) -> Response:
         if live.halted and call.run.state == "stopped":
             call.run.state = "shutdown"  # stopped by the server, not by the visitor
         _log(call.run, choice)
-        _save(store, lane.run_id, call.run)
+        _save(store, lane.run_id, _conclude(call.run))
 
     def generate():
         yield _event("start", {"model": call.run.request.get("model"), "lane": lane.lane})

@@ -10,17 +10,19 @@ the price it is estimated with, and the audit.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import ClassVar
 
 from flask import Blueprint, current_app, jsonify, render_template, request
 from werkzeug.datastructures import MultiDict
 
 from playground.budget import OverBudget
 from playground.catalogue import Model
-from playground.cost import Estimate, format_usd, preflight_compare
+from playground.cost import NOT_INCLUDED, Estimate, format_usd, preflight_compare
 from playground.forms import too_deep
 from playground.models import Models, Parameters, for_provider
-from playground.preflight import FEATURES, Check, audit_lines, check, omit
+from playground.preflight import FEATURES, Check, audit_lines, check, compare_refusal, omit
 from playground.run import Run
 from playground.structured import EXAMPLE_TEXT
 
@@ -186,10 +188,11 @@ def live():
 class CostRefused(OverBudget):
     """A run refused by the operator's cost cap: the 429 card, no call, no Retry-After."""
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, what: str = "run") -> None:
         super().__init__(message, 1)
         self.retry_after = None
-        self.hint = ("Nothing was sent to the model. Your form is kept as you left it: change "
+        sent = "to any model" if what == "comparison" else "to the model"
+        self.hint = (f"Nothing was sent {sent}. Your form is kept as you left it: change "
                      "it and run again.")
 
 
@@ -233,15 +236,41 @@ def check_body(body: dict, provider: str | None) -> Check:
                  demo=bool(models and models.demo))
 
 
-def estimate_lanes(lanes) -> Estimate:
-    """A comparison's pre-flight: the sum of its lanes' estimates, each ``(provider, body)``
-    on its provider's catalogue; "can't be quoted" when any lane can't (for compare)."""
-    found = []
+@dataclass(frozen=True)
+class LanesCheck:
+    """A comparison's pre-flight: each lane's figure, their sum, and the cap's verdict."""
+
+    estimate: Estimate  # the sum; its ``lanes`` are each lane's own estimate, in order
+    models: tuple[str, ...]
+    refusal: str | None = None
+    demo: bool = False  # a lane is priced from the demo's catalogue (demo prices)
+    not_included: ClassVar[str] = NOT_INCLUDED  # said once for all the lanes
+    checks: tuple[Check, ...] = ()  # each lane's own pre-flight, in order (what it is stamped with)
+
+
+def check_lanes(lanes) -> LanesCheck:
+    """The pre-flight of a comparison, each lane ``(provider, body)`` on its provider's
+    catalogue: the sum of the lanes ("can't be quoted" when any lane can't), and whether the
+    operator's cost cap refuses it (a comparison is one press of Run: its sum is capped)."""
+    found, models, checks, demo = [], [], [], False
     for provider, body in lanes:
-        models = catalogue_for(provider)
-        model = models.find(body.get("model")) if models else None
-        found.append(check(model, body).estimate)
-    return preflight_compare(found)
+        catalogue = catalogue_for(provider)
+        model = catalogue.find(body.get("model")) if catalogue else None
+        checks.append(check(model, body))
+        found.append(checks[-1].estimate)
+        models.append(str(body.get("model") or ""))
+        demo = demo or bool(catalogue and catalogue.demo and model and model.pricing)
+    total = preflight_compare(found)
+    config = current_app.config
+    refusal = compare_refusal(total, config.get("PLAYGROUND_MAX_COST_PER_RUN"),
+                              bool(config.get("PLAYGROUND_ALLOW_UNPRICED")))
+    return LanesCheck(total, tuple(models), refusal, demo, tuple(checks))
+
+
+def gate_lanes(result: LanesCheck) -> None:
+    """Refuse a comparison the operator's cap refuses: the 429 card, and no lane is sent."""
+    if result.refusal:
+        raise CostRefused(result.refusal, "comparison")
 
 
 def stamp(run: Run, result: Check) -> Run:
@@ -255,13 +284,27 @@ def stamp(run: Run, result: Check) -> Run:
 
 
 def conclude(run: Run, provider: str | None) -> Run:
-    """The audit of a finished run, computed off the event loop (a schema check is CPU)."""
+    """The audit of a finished run: off the event loop when it parses the reply (JSON, a
+    schema check, logprobs from every chunk: CPU); otherwise it costs less than the hop."""
     models = catalogue_for(provider)
     model = models.find(run.model) if models else None
     parameters = models.parameters(model, wait=False) if models else None
     accepted = parameters.accepted if parameters else None
-    run.audit = offload(audit_lines, run, model, accepted)
+    run.audit = (offload if _parses_reply(run.request) else _now)(audit_lines, run, model,
+                                                                   accepted)
     return run
+
+
+def _parses_reply(request) -> bool:
+    if not isinstance(request, dict):
+        return False
+    response_format = request.get("response_format")
+    return request.get("logprobs") is True or isinstance(response_format, dict) and \
+        response_format.get("type") in ("json_object", "json_schema")
+
+
+def _now(function, *args):
+    return function(*args)
 
 
 def offload(function, *args):

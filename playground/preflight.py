@@ -9,6 +9,7 @@ the model's names and parameter list. Pure: the caller passes the model and its 
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 
 from playground.audit import audit
@@ -111,20 +112,36 @@ def omit(body: dict, names) -> dict:
     return {key: value for key, value in body.items() if key not in drop}
 
 
-def cap_refusal(estimate: Estimate, cap: float | None, allow_unpriced: bool) -> str | None:
+def cap_refusal(estimate: Estimate, cap: float | None, allow_unpriced: bool,
+                what: str = "run", summed: str = "its lanes") -> str | None:
     """Why the operator's cap refuses the run, or None. Fails closed on an unquotable price."""
     if cap is None:
         return None
     if estimate.usd is None:
         if allow_unpriced:
             return None
-        return (f"This server refuses runs whose cost can't be quoted while its cap of "
+        return (f"This server refuses {what}s whose cost can't be quoted while its cap of "
                 f"{format_usd(cap)} per run is set. {estimate.reason or ''}").strip()
     if estimate.usd > cap:
+        if what == "comparison":
+            return (f"This comparison is {estimate.label} (the sum of {summed}), more than "
+                    f"this server's cap of {format_usd(cap)} per run. Lower max_tokens, remove "
+                    "a lane, shorten the prompt, or choose cheaper models.")
         return (f"This run is {estimate.label}, more than this server's cap of "
                 f"{format_usd(cap)} per run. Lower max_tokens or n, shorten the prompt, or "
                 "choose a cheaper model.")
     return None
+
+
+def compare_refusal(total: Estimate, cap: float | None, allow_unpriced: bool) -> str | None:
+    """Why the cap refuses a comparison (its sum, ``total``, from ``preflight_compare``).
+
+    With unpriced runs allowed, the lanes that can be quoted still count against the cap."""
+    quoted = [lane.usd for lane in total.lanes if lane.usd is not None]
+    if total.usd is None and allow_unpriced and quoted:
+        return cap_refusal(Estimate(usd=math.fsum(quoted)), cap, allow_unpriced, "comparison",
+                           "the lanes that can be quoted")
+    return cap_refusal(total, cap, allow_unpriced, what="comparison")
 
 
 def check(model: Model | None, body: dict, *, accepted: frozenset[str] | None = None,

@@ -201,8 +201,9 @@ SETTINGS: tuple[Setting, ...] = (
             "over plain http, separated by commas (https only otherwise).", PUBLIC,
             shown_default="none", example="llm.internal"),
     Setting("PLAYGROUND_MAX_COST_PER_RUN", _float, None, "Refuse a run whose pre-flight "
-            "estimate (USD, from the catalogue's prices) is higher; a model with no quotable "
-            "price is refused too while this is set.", PUBLIC, shown_default="unset: no cap",
+            "estimate (USD, from the catalogue's prices) is higher, and a comparison whose lanes "
+            "sum to more; a model with no quotable price is refused too while this is set.",
+            PUBLIC, shown_default="unset: no cap",
             example="0.05"),
     Setting("PLAYGROUND_ALLOW_UNPRICED", _bool, False, "1: with PLAYGROUND_MAX_COST_PER_RUN "
             "set, still run models whose cost can't be quoted (0: refuse them).", PUBLIC,

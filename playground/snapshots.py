@@ -1,12 +1,17 @@
-"""Live markdown for one stream, rendered off the relay loop.
+"""Live markdown for one stream, rendered without holding up the relay loop.
 
 The relay loop (``views.stream``) only appends the deltas it relays and asks, between two of
-them, whether a snapshot is ready. Rendering runs in a native thread: gevent's thread pool
-under gunicorn's gevent workers, where a render on the worker's own thread would hold up every
-stream of that worker (a 200 KB reply takes ~200 ms); a small thread pool under the threaded
-dev server. One render per stream is in flight at a time, and the text that arrives meanwhile
-waits for the next one. A snapshot still rendering when the stream ends is dropped: the final
-``_result.html`` replaces it anyway.
+them, whether a snapshot is ready. A render that could take long runs in a native thread:
+gevent's thread pool under gunicorn's gevent workers, where a render on the worker's own
+thread would hold up every stream of that worker (a 200 KB reply takes ~200 ms); a small
+thread pool under the threaded dev server. One render per stream is in flight at a time, and
+the text that arrives meanwhile waits for the next one. A snapshot still rendering when the
+stream ends is dropped: the final ``_result.html`` replaces it anyway.
+
+Most snapshots are small, though (only the growing last block is parsed again), and handing
+one to a thread costs more CPU than rendering it: a render expected under ``INLINE_MS`` (by
+the size of the tail and the rate the last one took, never code to colour) runs on the relay
+loop at once, which keeps the per-chunk delay far inside its 5 ms budget.
 
 Each snapshot is sent as a change (``LiveMarkdown.parts``): the finished blocks to keep, the
 new finished blocks, and the growing tail, so the page appends blocks and replaces only the
@@ -26,6 +31,10 @@ from concurrent.futures import ThreadPoolExecutor
 from playground.render import LiveMarkdown
 
 POOL_THREADS = 2  # renders at once per process: more only queue for the same GIL
+# A render expected to take less than this runs on the relay loop itself: handing it to a
+# thread costs more CPU than that (bench/README.md, "CPU per stream"), and holding the relay
+# for it stays far under the 5 ms per-chunk budget.
+INLINE_MS = 0.5
 # While a render thread holds the GIL, the relay (the worker's own thread) waits for it up to
 # the interpreter's switch interval (5 ms by default): with render threads about, 1 ms.
 SWITCH_INTERVAL_S = 0.001
@@ -72,6 +81,25 @@ def submit(func: Callable, *args) -> _Done:
     return _Done(pool.spawn(func, *args) if hasattr(pool, "spawn") else pool.submit(func, *args))
 
 
+class _Ran:
+    """A render run at once on the relay loop, behind the same interface as a pool's job."""
+
+    def __init__(self, func: Callable, *args) -> None:
+        self._error: Exception | None = None
+        try:
+            self._value = func(*args)
+        except Exception as exc:  # handled where a pool job's failure is: in ``_collect``
+            self._value, self._error = None, exc
+
+    def done(self) -> bool:
+        return True
+
+    def result(self):
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+
 class LiveSnapshots:
     """The snapshots of one streaming reply: feed deltas with ``add``, ``poll`` for events.
 
@@ -80,9 +108,9 @@ class LiveSnapshots:
     """
 
     def __init__(self, run_on: Callable = submit, clock: Callable[[], float] = time.monotonic,
-                 markdown: LiveMarkdown | None = None) -> None:
+                 markdown: LiveMarkdown | None = None, inline_ms: float = INLINE_MS) -> None:
         self.markdown = markdown or LiveMarkdown()
-        self._run_on, self._clock = run_on, clock
+        self._run_on, self._clock, self.inline_ms = run_on, clock, inline_ms
         self._started = clock()
         self._pending: list[str] = []
         self._received = 0  # characters of reply text relayed so far
@@ -107,8 +135,14 @@ class LiveSnapshots:
             ready = self._collect(job, chars)
         now_ms = (self._clock() - self._started) * 1000
         if self._pending and not self.finished and self.markdown.due(now_ms):
-            text, self._pending = "".join(self._pending), []
-            self._job = (self._run_on(self._render, text, now_ms), self._received)
+            text = "".join(self._pending)
+            cost = self.markdown.cost_ms(text)
+            if cost is None or cost >= self.inline_ms:
+                self._pending = []
+                self._job = (self._run_on(self._render, text, now_ms), self._received)
+            elif ready is None:  # small: render it here and now (else at the next delta)
+                self._pending = []
+                ready = self._collect(_Ran(self._render, text, now_ms), self._received)
         return ready
 
     def _render(self, text: str, now_ms: float):
@@ -116,7 +150,7 @@ class LiveSnapshots:
         self.markdown.feed(text)
         return self.markdown.parts(now_ms)
 
-    def _collect(self, job: _Done, chars: int) -> dict | None:
+    def _collect(self, job: _Done | _Ran, chars: int) -> dict | None:
         try:
             parts = job.result()
         except Exception:  # a render that failed must not end the stream

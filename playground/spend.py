@@ -10,6 +10,7 @@ the owner's rows too, so nothing of theirs is left.
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -49,14 +50,19 @@ def row_of(owner: str, run: Run) -> dict:
             "estimated_usd": estimated or 0.0, "estimated_runs": int(estimated is not None)}
 
 
-def add(conn: Connection, values: dict, target: sa.Table = table) -> None:
-    """Add one run's amounts to its row, creating the row the first time (one statement)."""
-    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    statement = insert(target).values(**values)
-    statement = statement.on_conflict_do_update(
+@functools.cache
+def _upsert(dialect: str, target: sa.Table):
+    """The upsert, built once per dialect: building it per run cost ~0.5 ms of each stream."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(target)
+    return statement.on_conflict_do_update(
         index_elements=[target.c.owner, target.c.day, target.c.model],
         set_={name: target.c[name] + statement.excluded[name] for name in COUNTERS})
-    conn.execute(statement)
+
+
+def add(conn: Connection, values: dict, target: sa.Table = table) -> None:
+    """Add one run's amounts to its row, creating the row the first time (one statement)."""
+    conn.execute(_upsert(conn.dialect.name, target), values)
 
 
 def add_many(conn: Connection, rows: list[dict], target: sa.Table = table) -> None:

@@ -95,6 +95,14 @@ class Saved(NamedTuple):
     share_token: str | None = None  # a run just saved has never been shared
 
 
+# The statements every stream runs, built once with their parameters apart: building one per
+# call (with its values inline) cost more than executing it (bench/README.md, CPU per stream).
+_RUN_ID = sa.bindparam("run_id")
+_PROGRESS = runs.update().where(runs.c.id == _RUN_ID, runs.c.state == "running")
+_FINISH = runs.update().where(runs.c.id == _RUN_ID)
+_OWNER = sa.select(runs.c.owner).where(runs.c.id == _RUN_ID)
+
+
 class Store:
     """Runs saved and read per owner; every query is parameterised and scoped to its owner."""
 
@@ -239,13 +247,11 @@ class Store:
         """``progress`` for several runs in one transaction: (id, text so far) pairs."""
         if not texts:
             return 0
-        statement = (runs.update()
-                     .where(runs.c.id == sa.bindparam("run_id"), runs.c.state == "running")
-                     .values(reply=sa.bindparam("text"), heartbeat_at=now or time.time()))
-        rows = [{"run_id": run_id, "text": _text(scrub(text, self.secrets))}
-                for run_id, text in texts]
+        beat = now or time.time()
+        rows = [{"run_id": run_id, "reply": _text(scrub(text, self.secrets)),
+                 "heartbeat_at": beat} for run_id, text in texts]
         with self._begin() as conn:
-            return conn.execute(statement, rows).rowcount
+            return conn.execute(_PROGRESS, rows).rowcount
 
     def beat(self, run_ids: list[str], *, now: float | None = None) -> int:
         """Refresh the heartbeat of runs still in flight, in one statement."""
@@ -270,8 +276,8 @@ class Store:
         values = {**self._values(run)[0], "heartbeat_at": time.time()}
         values.pop("created_at")  # when it started stays what start() wrote; its images too
         with self._begin() as conn:
-            result = conn.execute(runs.update().where(runs.c.id == run_id).values(**values))
-            owner = conn.execute(sa.select(runs.c.owner).where(runs.c.id == run_id)).scalar()
+            result = conn.execute(_FINISH, {"run_id": run_id, **values})
+            owner = conn.execute(_OWNER, {"run_id": run_id}).scalar()
             if result.rowcount and owner is not None:  # its cost joins the rollup, once
                 spend.add(conn, spend.row_of(owner, run))
         return result.rowcount > 0

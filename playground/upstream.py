@@ -81,7 +81,12 @@ class ChatClient:
             session.mount("https://", pool)
             session.mount("http://", pool)
         self.session = session
-        self.session.trust_env = trust_env and adapter is None  # no proxy for pinned hosts
+        self.trust_env = trust_env and adapter is None  # no proxy for pinned hosts
+        # requests reads the proxy variables (and ~/.netrc) on every call when trust_env is on,
+        # ~0.5 ms per run; _environ reads them once per endpoint instead. The Authorization
+        # header is always ours, never ~/.netrc's.
+        self.session.trust_env = False
+        self._endpoint_environ: dict | None = None
         if adapter is not None:  # a visitor's URL: nothing but the checking transport
             self.session.adapters.clear()
             self.session.mount("https://", adapter)
@@ -93,6 +98,13 @@ class ChatClient:
     @property
     def endpoint(self) -> str:
         return f"{self.base_url}/chat/completions"
+
+    def _environ(self, url: str) -> dict:
+        """The proxies and CA bundle the environment gives ``url``, as requests decides them."""
+        if not self.trust_env:
+            return {}
+        found = requests.Session().merge_environment_settings(url, {}, None, None, None)
+        return {"proxies": found["proxies"], "verify": found["verify"], "cert": found["cert"]}
 
     def _headers(self, stream: bool, api_key: str | None) -> dict:
         headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT,
@@ -108,13 +120,15 @@ class ChatClient:
         ``run.headers_ms`` is when the (last) response's headers arrived, in ms from ``started``.
         """
         started = time.monotonic() if started is None else started
+        if self._endpoint_environ is None:
+            self._endpoint_environ = self._environ(self.endpoint)
         while True:
             run.attempts += 1
             try:
                 response = self.session.post(
                     self.endpoint, data=json.dumps(run.request), stream=True,
                     headers=self._headers(run.stream, key), timeout=self.timeout,
-                    allow_redirects=False)
+                    allow_redirects=False, **self._endpoint_environ)
             except requests.Timeout:
                 error = UpstreamError("timeout", "No answer before the connect/read timeout.",
                                       retryable=True)
@@ -246,7 +260,8 @@ class ChatClient:
         started = time.monotonic()
         try:
             response = self.session.get(url, headers=headers, stream=True, allow_redirects=False,
-                                        timeout=(min(self.timeout[0], 5.0), min(deadline, 10.0)))
+                                        timeout=(min(self.timeout[0], 5.0), min(deadline, 10.0)),
+                                        **self._environ(url))
         except requests.Timeout:
             raise UpstreamError("timeout", "No answer before the timeout.") from None
         except requests.RequestException as exc:

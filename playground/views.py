@@ -397,13 +397,14 @@ def stream():
         live: LiveRun | None | bool = False  # False: not written yet; None: the write failed
         try:
             for kind, text in call:
-                yield _event(kind, text)
+                events = _event(kind, text)
                 if snapshots is not None:
                     if kind == "content":
                         snapshots.add(text)
                     ready = snapshots.poll()
-                    if ready is not None:
-                        yield _event("snapshot", ready)
+                    if ready is not None:  # in the same write: one send per delta, not two
+                        events += _event("snapshot", ready)
+                yield events
                 if live is False:
                     # Written once the first delta is on its way to the browser: the INSERT
                     # never delays the first token (docs/storage.md has the measurement).

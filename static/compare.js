@@ -18,29 +18,6 @@
   const narrow = window.matchMedia("(max-width: 700px)");
   let controllers = [];
 
-  async function readEvents(response, onEvent) {
-    const reader = response.body.getReader();
-    const decoder = new TextDecoder();
-    let buffer = "";
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      buffer += decoder.decode(value, { stream: true });
-      let cut;
-      while ((cut = buffer.indexOf("\n\n")) >= 0) {
-        const block = buffer.slice(0, cut);
-        buffer = buffer.slice(cut + 2);
-        let name = "message";
-        const data = [];
-        block.split("\n").forEach((line) => {
-          if (line.startsWith("event: ")) name = line.slice(7);
-          else if (line.startsWith("data: ")) data.push(line.slice(6));
-        });
-        if (data.length) onEvent(name, JSON.parse(data.join("\n")));
-      }
-    }
-  }
-
   // Server markup (sanitized by the server) turned into an element.
   function fromHTML(html) {
     const holder = document.createElement("template");
@@ -119,7 +96,7 @@
         part("note").textContent = answer.error || `The lane could not start (HTTP ${response.status}).`;
         return;
       }
-      await readEvents(response, (name, data) => {
+      await window.PlaygroundSSE(response, (name, data) => {
         if (name === "content" || name === "refusal") {
           if (part("pill").textContent !== "Streaming…") {
             part("pill").textContent = "Streaming…";
@@ -216,7 +193,7 @@
 
   form.addEventListener("submit", (event) => {
     const action = event.submitter ? event.submitter.value : "run";
-    if (action !== "run" || !window.fetch || !window.ReadableStream) return;
+    if (action !== "run" || !window.fetch || !window.ReadableStream || !window.PlaygroundSSE) return;
     event.preventDefault();
     if (controllers.length) return;
     const body = new FormData(form);
@@ -244,7 +221,7 @@
   function setupRerun(root) {
     root.querySelectorAll("form[data-compare-run]").forEach((rerun) => {
       rerun.addEventListener("submit", (event) => {
-        if (!window.fetch || !window.ReadableStream || controllers.length) return;
+        if (!window.fetch || !window.ReadableStream || !window.PlaygroundSSE || controllers.length) return;
         event.preventDefault();
         compare(rerun, new FormData(rerun));
       });

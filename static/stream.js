@@ -27,30 +27,6 @@
     announcer.textContent = message;
   }
 
-  // A small SSE reader for a fetch() body: events are separated by a blank line.
-  async function readEvents(response, onEvent) {
-    const reader = response.body.getReader();
-    const decoder = new TextDecoder();
-    let buffer = "";
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      buffer += decoder.decode(value, { stream: true });
-      let cut;
-      while ((cut = buffer.indexOf("\n\n")) >= 0) {
-        const block = buffer.slice(0, cut);
-        buffer = buffer.slice(cut + 2);
-        let name = "message";
-        const data = [];
-        block.split("\n").forEach((line) => {
-          if (line.startsWith("event: ")) name = line.slice(7);
-          else if (line.startsWith("data: ")) data.push(line.slice(6));
-        });
-        if (data.length) onEvent(name, JSON.parse(data.join("\n")));
-      }
-    }
-  }
-
   // A fresh copy of the streaming card, and the parts this script fills in.
   function streamingView(model) {
     const card = template.content.firstElementChild.cloneNode(true);
@@ -104,7 +80,7 @@
         HTMLFormElement.prototype.submit.call(form);
         return;
       }
-      await readEvents(response, (name, data) => {
+      await window.PlaygroundSSE(response, (name, data) => {
         if (name === "start") {
           view = streamingView(data.model);
           if (view.live && data.live) view.live.start();
@@ -182,7 +158,8 @@
   }
 
   form.addEventListener("submit", (event) => {
-    if (!window.fetch || !window.ReadableStream) return;  // old browser: plain POST
+    // An old browser, or sse.js not loaded: the plain POST.
+    if (!window.fetch || !window.ReadableStream || !window.PlaygroundSSE) return;
     // Only Run streams; the editing buttons the turn editor leaves to the server (Export's
     // download, say) post the form as they would without JavaScript.
     if (event.submitter && event.submitter.value !== "run") return;

@@ -75,6 +75,10 @@ def catalogue_answer(query: dict, root: str) -> dict:
     return {"object": "list", "data": items}
 
 
+def catalogue_etag(body: bytes) -> str:
+    return f'W/"{len(body):x}-{hashlib.sha256(body).hexdigest()[:16]}"'
+
+
 def docs_file(model: str) -> Path | None:
     path = FIXTURES / "docs" / (model.replace("/", "--") + ".json")
     return path if model and ".." not in model and path.is_file() else None
@@ -219,8 +223,11 @@ class Handler(BaseHTTPRequestHandler):
                            {"message": "catalogue unavailable", "statusCode":
                             self.server.catalogue_status})
             return
-        body = json.dumps(catalogue_answer(query, self.server.root_url)).encode()
-        etag = f'W/"{len(body):x}-{hashlib.sha256(body).hexdigest()[:16]}"'
+        if self.server.catalogue_body is not None:  # a document given whole (the bench's)
+            body, etag = self.server.catalogue_body
+        else:
+            body = json.dumps(catalogue_answer(query, self.server.root_url)).encode()
+            etag = catalogue_etag(body)
         if self.headers.get("If-None-Match") == etag:
             self.send_response(304)
             self.send_header("ETag", etag)
@@ -620,6 +627,12 @@ class FakeServer(ThreadingHTTPServer):
         self.hold_seconds = 30.0
 
         self.catalogue_status: int | None = None  # set: /v1/models?include=… answers this
+        self.catalogue_body: tuple[bytes, str] | None = None  # set by serve_catalogue
+
+    def serve_catalogue(self, document: dict) -> None:
+        """Answer /v1/models?include=… with ``document`` (unfiltered), with its own ETag."""
+        body = json.dumps(document).encode()
+        self.catalogue_body = (body, catalogue_etag(body))
 
     def record(self, handler: Handler, body) -> None:
         """Keep the request: the model list and model documents (which the app reads in the

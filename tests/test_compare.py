@@ -467,3 +467,40 @@ def test_an_expired_form_comes_back_as_typed_and_sends_nothing(make_app, upstrea
     assert page.status == 400 and "security token" in page.text(".banner-warn")
     assert page.value("lanes-1-model") == "fake/cost" and page.value("lanes-1-temperature") == "0.4"
     assert upstream.received == []
+
+
+def _saved_lanes(app, comparison_path: str) -> list[dict]:
+    import sqlalchemy as sa
+
+    from playground.store import runs
+
+    comparison_id = comparison_path.rstrip("/").rsplit("/", 1)[-1]
+    with app.extensions["runs"].engine.connect() as conn:
+        rows = conn.execute(sa.select(runs.c.lane, runs.c.data)
+                            .where(runs.c.comparison_id == comparison_id)
+                            .order_by(runs.c.lane)).all()
+    return [json.loads(data) for _lane, data in rows]
+
+
+@pytest.mark.parametrize("script", [False, True], ids=["no-js", "streamed"])
+def test_each_lane_keeps_its_price_and_its_audit_like_a_single_run(app, client, upstream,
+                                                                    script):
+    """Issue 12: every run stores the price it was estimated with and its audit; a lane is a
+    run, in both paths."""
+    models = ["openai/gpt-4o", "fake/ok"]  # priced in the catalogue; not in it
+    if script:
+        answer = reserve(client, models).get_json()
+        for lane in answer["lanes"]:
+            assert [name for name, _ in stream_lane(client, lane["token"])[1]][-1] == "result"
+        path = answer["url"]
+    else:
+        path = compare(client, models).response.request.path
+    priced, unpriced = _saved_lanes(app, path)
+    assert priced["price"]["input"] and priced["estimate"]["usd"] is not None
+    assert unpriced["price"] is None and unpriced["estimate"]["usd"] is None
+    for lane in (priced, unpriced):
+        lines = {line["parameter"]: line for line in lane["audit"]}
+        assert lines["model"]["status"] == "ok"  # the model that answered, as asked
+    page = Page(client.get(path))
+    run_page = Page(client.get(page.soup.select("#lane-0 .lane-actions a")[1]["href"]))
+    assert "model" in run_page.text(".audit") and "estimated" in run_page.text(".usage")

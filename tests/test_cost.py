@@ -124,6 +124,16 @@ def test_nonsense_parameters_fall_back_to_what_is_known(body):
     assert estimate.quotable and estimate.usd <= 0.0025 + 16384 * 128 * 10 / 1e6
 
 
+@pytest.mark.parametrize(("body", "usd"), [
+    ({"max_tokens": 10**400}, 0.0025 + 2**63 * 10 / 1e6),  # priced as 2**63 tokens: refused
+    ({"max_completion_tokens": 10**5000}, 0.0025 + 2**63 * 10 / 1e6),
+    ({"max_tokens": 5, "n": 10**400}, 0.0025 + 5 * 128 * 10 / 1e6),  # n is capped at 128
+])
+def test_a_number_too_large_for_a_float_gives_a_figure_not_an_error(body, usd):
+    estimate = preflight(CATALOGUE.find("gpt-4o"), body, PROMPT)
+    assert estimate.usd == pytest.approx(usd)
+
+
 def test_a_comparison_is_the_sum_of_its_lanes():
     lanes = [preflight(CATALOGUE.find(m), {"max_tokens": 500}, PROMPT)
              for m in ("gpt-4o", "gpt-4o-mini", "deepseek-chat")]

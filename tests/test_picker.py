@@ -135,17 +135,17 @@ def test_the_preflight_endpoint_renders_the_card_and_the_figure_for_the_form(cli
 
 
 def test_a_comparison_is_quoted_as_the_sum_of_its_lanes(app, upstream):
-    from playground.picker import estimate_lanes
+    from playground.picker import check_lanes
 
     def body(model: str) -> dict:
         return {"model": model, "messages": [{"role": "user", "content": "Hi"}],
                 "max_tokens": 1000}
 
     with app.test_request_context():
-        one = estimate_lanes([(None, body("openai/gpt-4o"))])
-        both = estimate_lanes([(None, body("openai/gpt-4o")),
-                               (None, body("anthropic/claude-sonnet-4"))])
-        unknown = estimate_lanes([(None, body("openai/gpt-4o")), (None, body("fake/ok"))])
+        one = check_lanes([(None, body("openai/gpt-4o"))]).estimate
+        both = check_lanes([(None, body("openai/gpt-4o")),
+                            (None, body("anthropic/claude-sonnet-4"))]).estimate
+        unknown = check_lanes([(None, body("openai/gpt-4o")), (None, body("fake/ok"))]).estimate
     assert both.usd == sum(lane.usd for lane in both.lanes) and both.usd > one.usd
     assert not unknown.quotable and unknown.reason == "Lane 2 can't be quoted."
 

@@ -7,9 +7,9 @@ import pytest
 
 from playground import demo_catalogue, schema
 from playground.catalogue import parse_model
-from playground.cost import Estimate
+from playground.cost import Estimate, preflight_compare
 from playground.models import Models
-from playground.preflight import cap_refusal, check, gates, omit, uses
+from playground.preflight import cap_refusal, check, compare_refusal, gates, omit, uses
 from playground.run import Usage, priced
 from playground.upstream import ChatClient
 
@@ -61,6 +61,21 @@ def test_dont_send_never_drops_the_model_or_the_messages():
 ])
 def test_the_cost_cap_fails_closed(usd, cap, allow, refused):
     found = cap_refusal(Estimate(usd=usd, reason="No price."), cap, allow)
+    assert found is None if refused is None else refused in found
+
+
+@pytest.mark.parametrize(("lanes", "cap", "allow", "refused"), [
+    ((0.4, 0.4), 1.0, False, None),
+    ((0.6, 0.6), 1.0, False, "is estimated up to $1.20 (the sum of its lanes), more than"),
+    ((0.6, None), 1.0, False, "refuses comparisons whose cost can't be quoted"),
+    ((0.6, None), 1.0, True, None),  # unpriced lanes allowed; the priced one fits
+    ((0.6, None, 0.6), 1.0, True, "(the sum of the lanes that can be quoted)"),
+    ((None, None), 1.0, True, None),
+    ((5.0, 5.0), None, False, None),  # no cap
+])
+def test_a_comparison_is_capped_on_the_sum_of_its_lanes(lanes, cap, allow, refused):
+    total = preflight_compare([Estimate(usd=usd, reason="No price.") for usd in lanes])
+    found = compare_refusal(total, cap, allow)
     assert found is None if refused is None else refused in found
 
 

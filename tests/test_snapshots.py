@@ -39,7 +39,7 @@ class Pool:
 
 def snapshots_with(pool: Pool, every_ms: float = 0.0) -> tuple[LiveSnapshots, list[float]]:
     now = [0.0]
-    return LiveSnapshots(run_on=pool, clock=lambda: now[0],
+    return LiveSnapshots(run_on=pool, clock=lambda: now[0], inline_ms=0,
                          markdown=LiveMarkdown(every_ms=every_ms)), now
 
 
@@ -102,7 +102,7 @@ def test_a_snapshot_still_rendering_at_the_end_is_never_sent():
 def test_past_the_live_limit_one_stopped_event_then_nothing():
     pool = Pool()
     now = [0.0]
-    snaps = LiveSnapshots(run_on=pool, clock=lambda: now[0],
+    snaps = LiveSnapshots(run_on=pool, clock=lambda: now[0], inline_ms=0,
                           markdown=LiveMarkdown(limit=20, every_ms=0))
     snaps.add("a" * 30)
     snaps.poll()
@@ -123,9 +123,61 @@ def test_a_failing_render_ends_snapshots_not_the_stream():
             job.result = lambda: 1 / 0
         return job
 
-    snaps = LiveSnapshots(run_on=broken)
+    snaps = LiveSnapshots(run_on=broken, inline_ms=0)
     snaps.add("text")
     snaps.poll()
+    assert snaps.poll() is None and snaps.finished
+
+
+def test_a_small_render_is_made_at_once_on_the_relay_loop():
+    pool = Pool()
+    now = [0.0]
+    snaps = LiveSnapshots(run_on=pool, clock=lambda: now[0], markdown=LiveMarkdown(every_ms=0))
+    snaps.add("# Title\n\nSome **bold** words")
+    event = snaps.poll()  # no thread hop: the snapshot comes with this very delta
+    assert not pool.jobs and event["chars"] == len("# Title\n\nSome **bold** words")
+    assert apply([], event)[1] == str(markdown_html("# Title\n\nSome **bold** words"))
+
+
+def test_code_and_long_tails_still_go_to_the_pool():
+    for text in ("```python\nx = 1\n", "word " * 400):  # a lexer to load; ~2,000 characters
+        pool = Pool()
+        snaps = LiveSnapshots(run_on=pool, clock=lambda: 0.0, markdown=LiveMarkdown(every_ms=0))
+        snaps.add(text)
+        assert snaps.poll() is None and len(pool.jobs) == 1, text[:10]
+        pool.jobs[0].release()
+        assert apply([], snaps.poll())[1] == str(markdown_html(text))
+
+
+def test_inline_and_pooled_snapshots_interleave_into_the_final_render():
+    pool = Pool()
+    now = [0.0]
+    snaps = LiveSnapshots(run_on=pool, clock=lambda: now[0], markdown=LiveMarkdown(every_ms=0))
+    text = ("Intro with *emphasis*.\n\n```python\nprint('hi')\n```\n\nAfter the code, "
+            + "more words " * 30 + "\n\n- a\n- b\n")
+    shown, html = [], ""
+    for start in range(0, len(text), 11):
+        now[0] += 0.1
+        snaps.add(text[start:start + 11])
+        for job in pool.jobs:
+            if not job.ran:
+                job.release()
+        event = snaps.poll()
+        if event:
+            shown, html = apply(shown, event)
+    while (event := snaps.poll()) is not None or any(not j.ran for j in pool.jobs):
+        for job in pool.jobs:
+            job.ran or job.release()
+        if event:
+            shown, html = apply(shown, event)
+    assert pool.jobs  # the fence went to the pool, the prose around it did not
+    assert html == str(markdown_html(text))
+
+
+def test_a_failing_inline_render_ends_snapshots_not_the_stream(monkeypatch):
+    snaps = LiveSnapshots(run_on=Pool(), markdown=LiveMarkdown(every_ms=0))
+    monkeypatch.setattr(snaps.markdown, "parts", lambda now_ms: 1 / 0)
+    snaps.add("text")
     assert snaps.poll() is None and snaps.finished
 
 

@@ -169,3 +169,26 @@ def test_unreachable_provider_is_reported(upstream):
     run = client.complete(body("x"))
     assert run.error.kind == "unreachable" and run.state == "error"
 
+
+
+def test_environment_proxies_are_honoured_for_the_configured_provider(upstream, monkeypatch):
+    """A deployment behind an outgoing proxy sets HTTP(S)_PROXY: the provider is reached
+    through it (and NO_PROXY still wins), though the environment is read once per client."""
+    for name in ("http_proxy", "https_proxy", "no_proxy", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.upper(), raising=False)
+    monkeypatch.setenv("HTTP_PROXY", upstream.root_url)
+    client = ChatClient("http://provider.invalid/v1", "sk-unit-key-123456", max_retries=0)
+    for _ in range(2):
+        run = client.complete(body("fake/ok"))
+        assert run.error is None and run.state == "complete"
+    assert [r["path"] for r in upstream.received] == [
+        "http://provider.invalid/v1/chat/completions"] * 2  # the proxy got the absolute URL
+    monkeypatch.setenv("NO_PROXY", "provider.invalid")
+    direct = ChatClient("http://provider.invalid/v1", "sk-unit-key-123456", max_retries=0)
+    assert direct.complete(body("fake/ok")).error.kind == "unreachable"
+    monkeypatch.delenv("NO_PROXY")
+    pinned = ChatClient("http://provider.invalid/v1", "sk-unit-key-123456", max_retries=0,
+                        trust_env=False)
+    assert pinned.complete(body("fake/ok")).error.kind == "unreachable"
+    assert len(upstream.received) == 2

@@ -177,3 +177,25 @@ def test_axe_finds_nothing_on_compare_its_results_diff_and_share(compare_url, br
                                     f"{report(found)}"
     finally:
         context.close()
+
+
+def test_the_cost_figure_follows_each_lanes_max_tokens_and_model(live_url, open_page):
+    watched = open_page(live_url + "/compare")
+    page = watched.page
+    page.fill("#turns-1-content", "Hello")
+    page.fill("#lanes-0-model", "openai/gpt-4o")
+    page.fill("#lanes-1-model", "openai/gpt-4o-mini")
+    for number in (0, 1):
+        page.locator(f"#lane-fields-{number} summary", has_text="Overrides").click()
+        page.fill(f"#lanes-{number}-max_tokens", "100")
+    cost = page.locator("#preflight-cost")
+    # $0.00102 for gpt-4o's lane (as on the playground) + $0.0000612 for gpt-4o-mini's
+    expect(cost).to_have_text(re.compile(r"estimated up to \$0\.00108 for all 2 lanes"))
+    page.fill("#lanes-1-max_tokens", "20000")  # 19,900 more tokens at $0.60 per million
+    expect(cost).to_have_text(re.compile(r"estimated up to \$0\.013 for all 2 lanes"))
+    page.fill("#lanes-1-model", "openai/gpt-4o")  # the same tokens at $10 per million
+    expect(cost).to_have_text(re.compile(r"estimated up to \$0\.20 for all 2 lanes"))
+    page.fill("#lanes-1-model", "mistralai/mistral-large")  # priced per request
+    expect(cost).to_have_text("Cost: can't be quoted. Lane 2 can't be quoted.")
+    expect(page.locator("#preflight details")).to_contain_text("variable pricing")
+    assert watched.errors == []

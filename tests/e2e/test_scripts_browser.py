@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from playwright.sync_api import expect
@@ -87,14 +88,45 @@ def test_model_suggestions_come_from_the_providers_list(live_url, open_page):
         "openai/gpt-4o", "openai/gpt-4o-mini"]  # not openai/text-embedding-3-small
 
 
+def test_without_the_sse_reader_run_and_compare_post_the_form_as_without_javascript(
+        live_url, open_page):
+    watched = open_page(live_url)
+    page = watched.page
+    page.route("**/static/sse.js", lambda route: route.abort())
+    page.reload()
+    fill_and_run(page, "fake/ok", "No reader")
+    expect(page.locator(".reply")).to_have_text("Hello! How can I help you today?")
+    assert re.search(r"/runs/[\w-]+$", page.url)  # the plain POST and its redirect
+    page.goto(live_url + "/compare")
+    page.fill("#turns-1-content", "No reader")
+    page.fill("#lanes-0-model", "fake/ok")
+    page.fill("#lanes-1-model", "fake/ok")
+    page.click("#compare-button")
+    expect(page.locator("#lane-1 .reply")).to_have_text("Hello! How can I help you today?")
+    assert re.search(r"/compare/[\w-]+$", page.url)
+
+
 def test_pages_load_only_the_scripts_they_use(serve_live, open_page):
     url = serve_live()
     page = open_page(url).page
     assert own_scripts(page) == ["/static/enhance.js", "/static/copy.js", "/static/picker.js",
                                  "/static/cost.js", "/static/schema.js", "/static/turns.js",
-                                 "/static/images.js", "/static/stream.js", "/static/live.js",
-                                 "/static/replay.js", "/static/livecode.js"]
+                                 "/static/images.js", "/static/sse.js", "/static/stream.js",
+                                 "/static/live.js", "/static/livecode.js"]
+    # Replay comes with the first result that can be replayed, and works at once.
+    fill_and_run(page, "fake/ok", "Replay me")
+    expect(page.locator(".result [data-replay-play]").last).to_be_visible()
+    assert own_scripts(page).count("/static/replay.js") == 1
+    page.locator(".result [data-replay-play]").last.click()
+    expect(page.locator(".result [data-replay-restart]").last).to_be_enabled()
+    fill_and_run(page, "fake/ok", "Again")  # a second result: the script is not loaded twice
+    expect(page.locator(".result [data-replay-play]").last).to_be_visible()
+    assert own_scripts(page).count("/static/replay.js") == 1
     page.goto(url + "/history")
     assert own_scripts(page) == ["/static/enhance.js"]
+    page.goto(url + "/compare")  # the one SSE reader comes before both of its users
+    assert own_scripts(page) == ["/static/enhance.js", "/static/copy.js", "/static/turns.js",
+                                 "/static/images.js", "/static/cost.js", "/static/sse.js",
+                                 "/static/compare.js"]
     keyed = open_page(serve_live(PLAYGROUND_ALLOW_USER_KEYS=True)).page
     assert "/static/userkey.js" in own_scripts(keyed)
