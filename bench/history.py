@@ -17,11 +17,11 @@ import json
 import os
 import platform
 import random
+import re
 import resource
 import subprocess
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
 
 import sqlalchemy as sa
 
@@ -201,7 +201,8 @@ def measure_prune(url: str, described: dict, admin: str | None) -> dict:
     else:
         for leftover in history_db.HERE.glob("prune-copy.db*"):
             leftover.unlink()
-    deleted = int(out.split("Deleted ")[-1].split()[0].replace(",", ""))
+    # "Deleted N runs …", then "Deleted M images …": the runs' line is the one counted.
+    deleted = int(re.search(r"Deleted ([\d,]+) runs?\b", out).group(1).replace(",", ""))
     return {"deleted": deleted, "seconds": seconds, "peak_rss_mib": peak}
 
 
@@ -220,12 +221,6 @@ def measure(kind: str, url: str, described: dict, args, admin: str | None) -> di
     return result
 
 
-def _make(kind: str, size: int, admin: str | None) -> tuple[str, dict]:
-    if kind == "sqlite":
-        return history_db.sqlite(size)
-    return history_db.postgresql_history(admin, size)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.history",
                                      description=__doc__.split("\n")[0])
@@ -241,10 +236,8 @@ def main(argv: list[str] | None = None) -> int:
     started, load = time.strftime("%Y-%m-%d %H:%M"), os.getloadavg()
     results: dict = {}
     with history_db.postgresql() as admin:
-        # The histories are made once, both at the same time (one process each).
-        with ProcessPoolExecutor(len(kinds)) as pool:
-            made = {kind: pool.submit(_make, kind, size, admin) for kind in kinds}
-            histories = {kind: job.result() for kind, job in made.items()}
+        # The histories are made once, together (the runs drawn once for both).
+        histories = history_db.histories(kinds, admin, size)
         for kind in kinds:
             url, described = histories[kind]
             results[kind] = measure(kind, url, described, args,

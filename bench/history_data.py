@@ -13,8 +13,8 @@ Everything is drawn from one seeded generator, so a size always gives the same h
 - The searched words are planted at known rates: PROBES names them. They are not in the
   vocabulary, so their counts are exactly what was planted.
 
-Runs are written by ``Store.save_many``: the same ``Store._values`` as ``Store.save``, many
-rows per transaction (tests/test_listing.py checks that both write identical rows).
+Runs are written by bench/history_bulk.py as ``Store.save_many`` writes them: the same
+``Store._values`` as ``Store.save`` (tests/test_history_bulk.py checks the rows are identical).
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ import base64
 import itertools
 import json
 import random
-import time
 
 from playground.run import Run
 
@@ -177,18 +176,3 @@ def _with_error(run: Run) -> Run:
                               status=429, body='{"error": {"message": "Rate limit reached"}}')
     return run
 
-
-def generate(store, size: int, say=print) -> dict:
-    """Write a history of ``size`` runs through ``store``; return what the bench needs of it."""
-    history, started, done = History(size), time.monotonic(), 0
-    for batch in history.batches():
-        store.save_many(batch)
-        done += len(batch)
-        if done % max(size // 10, 2_000) < len(batch):
-            rate = done / (time.monotonic() - started)
-            say(f"    {done:,} of {size:,} runs written ({rate:,.0f} runs/s)")
-    return {"version": VERSION, "size": size, "heavy": history.heavy, "light": history.light,
-            "heavy_runs": history.counts.get(history.heavy, 0),
-            "light_runs": history.counts.get(history.light, 0),
-            "owners": len(history.counts), "planted_one": history.planted_one,
-            "vocabulary": history.words[:200], "seconds": time.monotonic() - started}

@@ -23,9 +23,9 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from bench import history_data
+from bench import history_bulk, history_data
 from bench.procs import RESULTS
-from playground.store import Store, engine_for, runs
+from playground.store import Store, engine_for
 
 HERE = RESULTS / "history"
 
@@ -128,53 +128,53 @@ def _described(path: Path) -> dict | None:
     return found
 
 
-def _fill(url: str, size: int, say) -> dict:
-    store = Store(engine_for(url))
-    try:
-        described = {**history_data.generate(store, size, say), "schema": schema()}
-        with store.engine.begin() as conn:
-            if conn.dialect.name == "postgresql":
-                conn.execute(sa.text("ANALYZE runs"))
-            else:
-                conn.execute(sa.text("ANALYZE"))
-    finally:
-        store.engine.dispose()
-    return described
+def histories(kinds: list[str], admin: str | None, size: int, say=print) -> dict:
+    """kind -> (url, description) of the ``size``-run history of each kind of database.
 
-
-def sqlite(size: int, say=print) -> tuple[str, dict]:
-    """The SQLite history of ``size`` runs, made now if it is not already there."""
+    A history already made (its description matches) is used again; the missing ones are
+    made together, by one bulk load that draws the runs once (bench/history_bulk.py).
+    """
     HERE.mkdir(parents=True, exist_ok=True)
-    path, about = HERE / f"sqlite-{size}.db", HERE / f"sqlite-{size}.json"
-    url = f"sqlite:///{path}"
-    described = _described(about)
-    if described is None:
-        for old in HERE.glob(f"sqlite-{size}.db*"):
-            old.unlink()
-        say(f"  making the SQLite history of {size:,} runs (once; kept in {path})")
-        described = _fill(url, size, say)
-        about.write_text(json.dumps(described))
-    return url, described
+    found, missing = {}, {}
+    for kind in kinds:
+        if kind == "sqlite":
+            path = HERE / f"sqlite-{size}.db"
+            url, described = f"sqlite:///{path}", _described(HERE / f"sqlite-{size}.json")
+        else:
+            name = f"history_{size}"
+            url = sa.make_url(admin).set(database=name).render_as_string(hide_password=False)
+            described = _described(HERE / f"postgresql-{size}.json")
+            if described is not None and not _exists(admin, name):
+                described = None
+        if described is not None:
+            found[kind] = (url, described)
+        else:
+            missing[kind] = url
+    if missing:
+        for kind in missing:
+            if kind == "sqlite":
+                for old in HERE.glob(f"sqlite-{size}.db*"):
+                    old.unlink()
+            else:
+                create_database(admin, f"history_{size}")
+        say(f"  making the {' and '.join(missing)} histories of {size:,} runs "
+            f"(once; kept in {HERE})")
+        described = {**history_bulk.build(list(missing.values()), size, say), "schema": schema()}
+        say(f"  made in {described['seconds']:,.0f} s "
+            f"({size / described['seconds']:,.0f} runs/s into each)")
+        for kind, url in missing.items():
+            (HERE / f"{kind}-{size}.json").write_text(json.dumps(described))
+            found[kind] = (url, described)
+    return found
 
 
-def postgresql_history(admin: str, size: int, say=print) -> tuple[str, dict]:
-    """The PostgreSQL history of ``size`` runs in the bench cluster, made now if missing."""
-    name, about = f"history_{size}", HERE / f"postgresql-{size}.json"
-    url = sa.make_url(admin).set(database=name).render_as_string(hide_password=False)
-    described = _described(about)
-    if described is not None:
-        engine = sa.create_engine(admin, poolclass=sa.NullPool)
-        with engine.connect() as conn:
-            exists = conn.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"),
-                                  {"n": name}).first()
-        engine.dispose()
-        if exists:
-            return url, described
-    say(f"  making the PostgreSQL history of {size:,} runs (once; kept in {HERE / 'pg'})")
-    create_database(admin, name)
-    described = _fill(url, size, say)
-    about.write_text(json.dumps(described))
-    return url, described
+def _exists(admin: str, name: str) -> bool:
+    engine = sa.create_engine(admin, poolclass=sa.NullPool)
+    with engine.connect() as conn:
+        exists = conn.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"),
+                              {"n": name}).first()
+    engine.dispose()
+    return exists is not None
 
 
 def copy_sqlite(url: str, name: str) -> str:
@@ -212,8 +212,9 @@ def migration(kind: str, admin: str | None, size: int, say=print) -> dict:
     engine = engine_for(url)
     with engine.begin() as conn:
         command.upgrade(migrations.config(conn), "run_heartbeat")
-    later = {"turns", "parent_id", "turn_count"}  # added by run_search_index and conversations
-    columns = [c.name for c in runs.c if c.name not in later]
+        # The columns run_heartbeat has: every later revision's (turns, parent_id, cost_source,
+        # lane, …) left out, whichever revisions come after.
+        columns = [c["name"] for c in sa.inspect(conn).get_columns("runs")]
     before = sa.table("runs", *(sa.column(name) for name in columns))
     writer = Store(engine)  # only its _values: the columns exactly as the store fills them
     say(f"  writing {size:,} runs as the release before search wrote them")

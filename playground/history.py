@@ -149,6 +149,5 @@ def export_one(run_id: str):
 @bp.get("/history.jsonl")
 def export_all():
     """Every run of mine as JSON Lines: one evaluation test case per line."""
-    records = current_store().export(current_owner())
-    lines = (json.dumps(record, ensure_ascii=False) + "\n" for record in records)
+    lines = current_store().export_lines(current_owner())
     return _download(stream_with_context(lines), "history.jsonl", "application/x-ndjson")

@@ -59,13 +59,21 @@ def reply_of(response) -> str:
     return "\n\n".join(parts)
 
 
+# A run saved since the audit and the cost source exist has this key (``Run.to_dict`` writes
+# every field): only its export carries them, so a run kept before exports as it always did.
+AUDITED = "audit"
+
+
 def export_record(row, inflate=None) -> dict:
-    """One run as an evaluation test case: request, response, usage, metrics.
+    """One run as an evaluation test case: request, response, usage, metrics, audit.
 
     ``inflate(messages)`` makes stored image references data: URLs again: exports carry the
-    images themselves (a reference whose image is gone stays a reference).
+    images themselves (a reference whose image is gone stays a reference). The metrics say
+    whether the cost was billed or estimated (``cost_source``); ``audit`` is what was asked
+    next to what came back (audit.Line dicts, or null when the run ended before any).
     """
-    run = Run.from_dict(json.loads(row.data))
+    data = json.loads(row.data)
+    run = Run.from_dict(data)
     usage = run.usage
     if inflate is not None and isinstance(run.request, dict):
         try:
@@ -73,6 +81,11 @@ def export_record(row, inflate=None) -> dict:
             run.template = inflate(run.template) if run.template else run.template
         except images.ImageMissing:
             pass
+    metrics = {"latency_ms": run.total_ms, "ttft_ms": run.ttft_ms,
+               "tokens_per_s": run.rate(usage), "cost_usd": usage.cost_usd}
+    if AUDITED in data:  # saved since runs carry their audit: older exports read the same
+        metrics["cost_source"] = usage.cost_source  # "billed", "estimated" or None
+    metrics.update(status=run.status, attempts=run.attempts, stream=run.stream)
     record = {
         "id": row.id,
         "created_at": datetime.fromtimestamp(row.created_at, UTC).isoformat(),
@@ -83,9 +96,7 @@ def export_record(row, inflate=None) -> dict:
         "output": row.reply,
         "error": run.error.to_dict() if run.error else None,
         "usage": usage.to_dict(),
-        "metrics": {"latency_ms": run.total_ms, "ttft_ms": run.ttft_ms,
-                    "tokens_per_s": run.rate(usage), "cost_usd": usage.cost_usd,
-                    "status": run.status, "attempts": run.attempts, "stream": run.stream},
+        "metrics": metrics,
         "headers": run.headers,
         "events": run.events or None,
     }
@@ -93,6 +104,8 @@ def export_record(row, inflate=None) -> dict:
         record["parent_id"] = run.parent_id
     if run.variables:
         record.update(variables=run.variables, template=run.template)
+    if AUDITED in data:
+        record["audit"] = run.audit
     return record
 
 

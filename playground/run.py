@@ -116,6 +116,16 @@ def priced(usage: Usage, price: dict | None) -> Usage:
                  cost_usd=cost, cost_source="estimated")
 
 
+def rate_of(completion, total_ms, ttft_ms, stream) -> float | None:
+    """Completion tokens per second of generation (after the first token, when streamed)."""
+    generation_ms = total_ms
+    if stream and ttft_ms is not None and total_ms is not None:
+        generation_ms = total_ms - ttft_ms
+    if not completion or not generation_ms or generation_ms <= 0:
+        return None
+    return completion / (generation_ms / 1000)
+
+
 @dataclass
 class Run:
     """Everything about one call: what was sent, what came back, how long it took."""
@@ -172,13 +182,7 @@ class Run:
 
     def rate(self, usage: Usage) -> float | None:
         """``tokens_per_s`` for a usage already worked out (an export reads it only once)."""
-        completion = usage.completion
-        generation_ms = self.total_ms
-        if self.stream and self.ttft_ms is not None and self.total_ms is not None:
-            generation_ms = self.total_ms - self.ttft_ms
-        if not completion or not generation_ms or generation_ms <= 0:
-            return None
-        return completion / (generation_ms / 1000)
+        return rate_of(usage.completion, self.total_ms, self.ttft_ms, self.stream)
 
     def to_dict(self) -> dict:
         data = {k: getattr(self, k) for k in self.__dataclass_fields__ if k != "error"}

@@ -42,6 +42,8 @@ log = logging.getLogger(__name__)
 PAGE_SIZE = 25
 STATES = ("running", *FINISHED, "interrupted")  # the states the history can filter by
 
+# json.dumps(record, ensure_ascii=False), without making an encoder for every line.
+LINE = json.JSONEncoder(ensure_ascii=False).encode
 # The history lists a comparison once, as its first lane's row (compare.py draws it whole).
 LISTED = sa.or_(runs.c.comparison_id.is_(None), runs.c.lane == 0)
 
@@ -201,18 +203,30 @@ class Store:
 
     def save_many(self, owned: list[tuple[Run, str]]) -> list[str]:
         """``save`` for many finished runs, (run, owner) pairs, in one transaction."""
+        rows, kept, amounts = self.rows_for(owned)
+        if rows:
+            with self._begin() as conn:
+                self.write_many(conn, rows, kept, amounts)
+        return [row["id"] for row in rows]
+
+    def rows_for(self, owned: list[tuple[Run, str]]) -> tuple[list, list, list]:
+        """What ``save_many`` writes for (run, owner) pairs: the rows, each row's images,
+        and the amounts the runs add to the spending rollup (a bulk load writes these)."""
         rows, kept = [], []
         for run, owner in owned:
             values, found = self._values(run)
             rows.append({"id": secrets.token_urlsafe(16), "owner": owner, **values})
             kept.append((rows[-1]["id"], owner, found))
+        return rows, kept, [spend.row_of(owner, run) for run, owner in owned]
+
+    @staticmethod
+    def write_many(conn, rows: list[dict], kept: list, amounts: list[dict]) -> None:
+        """Write what ``rows_for`` made, in the caller's transaction."""
         if rows:
-            with self._begin() as conn:
-                conn.execute(runs.insert(), rows)
-                for (run_id, owner, found), (run, _owner) in zip(kept, owned, strict=True):
-                    uploads.keep(conn, run_id, owner, found)
-                    spend.add(conn, spend.row_of(owner, run))
-        return [row["id"] for row in rows]
+            conn.execute(runs.insert(), rows)
+            for run_id, owner, found in kept:
+                uploads.keep(conn, run_id, owner, found)
+            spend.add_many(conn, amounts)
 
     def start(self, run: Run, owner: str, *, now: float | None = None) -> str:
         """Write a run that has just begun, as "running" with a heartbeat; return its id."""
@@ -469,20 +483,34 @@ class Store:
             return conn.execute(statement).scalar_one()
 
     def export(self, owner: str, batch: int = 500) -> Iterator[dict]:
-        """Every run of an owner, oldest first, in batches read by keyset (no connection is
-        held between them, and each batch starts where the last ended, in the index)."""
+        """Every run of an owner as its export record, oldest first."""
+        for rows in self._exported(owner, batch):
+            for row in rows:
+                yield export_record(row, lambda m: self.images.inflate(owner, m))
+
+    def export_lines(self, owner: str, batch: int = 500) -> Iterator[str]:
+        """Every run of an owner as JSON Lines, oldest first, a batch of lines per piece
+        (a piece per line would cost the server a write each)."""
+        for rows in self._exported(owner, batch):
+            yield "".join(LINE(export_record(row, lambda m: self.images.inflate(owner, m)))
+                          + "\n" for row in rows)
+
+    def _exported(self, owner: str, batch: int) -> Iterator[list]:
+        """An owner's rows, as an export reads them, in batches read by keyset (no connection
+        is held between them, and each batch starts where the last ended, in the index)."""
+        state = self._columns()[-1]
+        columns = (runs.c.pk, runs.c.id, runs.c.created_at, runs.c.model, state, runs.c.reply,
+                   runs.c.data)
         after = None
         while True:
             with self._begin() as conn:
-                statement = sa.select(*self._columns(text=False), runs.c.reply).where(
-                    runs.c.owner == owner)
+                statement = sa.select(*columns).where(runs.c.owner == owner)
                 if after is not None:
                     statement = statement.where(listing.newer_than(
                         runs.c.created_at, runs.c.pk, after))
                 rows = conn.execute(statement.order_by(runs.c.created_at, runs.c.pk)
                                     .limit(batch)).all()
-            for row in rows:
-                yield export_record(row, lambda m: self.images.inflate(owner, m))
+            yield rows
             if len(rows) < batch:
                 return
             after = Cursor("t", rows[-1].created_at, rows[-1].pk)

@@ -1,0 +1,171 @@
+"""The JSON Lines export: batches of the records' JSON, byte for byte; audit and cost.
+
+``Store.export_lines`` reads fewer columns and writes a batch of lines at a time; whatever the
+run, the bytes must be ``json.dumps(export_record(row), ensure_ascii=False)`` per line as the
+export wrote them before, the format the fixture tests pin. Every test runs on SQLite and
+PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+import sqlalchemy as sa
+
+from playground.audit import OK, WARNING, Line
+from playground.errors import UpstreamError
+from playground.records import export_record
+from playground.store import Store, engine_for, runs
+from tests.test_images import png
+from tests.test_search import with_image
+from tests.test_store import make_run, started
+
+KEY = "fake-store-key-0123456789"
+PRICE = {"input": {"price": 2.5, "per": 1_000_000}, "output": {"price": 10, "per": 1_000_000}}
+AUDIT = [Line("max_tokens", "50", "7 completion tokens", OK).to_dict(),
+         Line("seed", "42", 'no system_fingerprint, "can\'t compare"', WARNING,
+              ("a detail", "$.a[0]")).to_dict()]
+# Text that looks like the stored JSON's own structure, inside strings.
+TRICKY = '", "usage": {"prompt_tokens": 999}, "events": [], "x": "\\\\ \\" } ] { ['
+TOOL_CALL = {"id": "call_1", "type": "function",
+             "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'}}
+
+
+@pytest.fixture
+def store(db_url):
+    store = Store(engine_for(db_url), secrets_to_scrub=(KEY,))
+    yield store
+    store.engine.dispose()
+
+
+def tool_run():
+    run = make_run(reply=None)
+    run.response = {"id": "gen-t", "choices": [{"index": 0, "finish_reason": "tool_calls",
+                                                "message": {"role": "assistant", "content": None,
+                                                            "tool_calls": [TOOL_CALL]}}],
+                    "usage": {"prompt_tokens": 9, "completion_tokens": 3, "total_tokens": 12}}
+    run.request["tools"] = [{"type": "function", "function": {"name": "get_weather"}}]
+    return run
+
+
+def varied(store, owner: str = "alice") -> list[str]:
+    """Every kind of run the history keeps, saved as the app saves them; their ids."""
+    error = UpstreamError("rate_limit", "Slow down", status=429, body='{"error": "x"}')
+    billed = make_run(reply="Billed reply")
+    billed.response["meta"] = {"usage": {"usd_spent": 0.00042}}
+    streamed = make_run(reply="Streamed", stream=True, ttft_ms=40.5, total_ms=300.25,
+                        events=['{"choices": [{"delta": {"content": "Stre\\"amed"}}]}',
+                                "[DONE]"], event_times=[10.5, 20.25], headers_ms=5.0)
+    kept = [
+        make_run(),
+        make_run(reply="Estimated", price=PRICE, audit=AUDIT,
+                 estimate={"usd": 0.001, "assumptions": ["a", "b"]}),
+        billed,
+        make_run(reply=None, error=error, state="error", status=429),
+        streamed,
+        make_run(reply=TRICKY, prompt=TRICKY, headers={"x-aimlapi-usd-spent": "0.5"}),
+        make_run(reply="Ünïcödé ✓ and a\ttab\nnewline \x01 control", prompt="naïve"),
+        tool_run(),
+        make_run(parent_id="parent-run-id", audit=[]),
+        make_run(variables={"city": "Paris"},
+                 template=[{"role": "user", "content": "Weather in {{city}}?"}]),
+        make_run(reply="", total_ms=None, events=[], notes=["retried once"], attempts=3),
+        make_run(reply="big numbers", total_ms=1e16, ttft_ms=0.1 + 0.2, stream=True),
+        make_run(reply=f"the key {KEY} scrubbed"),
+        with_image("What is in the picture?", png()),
+        make_run(reply="lane 0", comparison_id="cmp-1", lane=0, audit=AUDIT, price=PRICE),
+        make_run(reply="lane 1", comparison_id="cmp-1", lane=1, audit=None),
+        make_run(reply=None, state="stopped", stream=True, events=["x" * 40]),
+    ]
+    ids = [store.save(run, owner) for run in kept]
+    running = started(store, owner)
+    store.progress(running, "So far, so good")
+    quiet = started(store, owner, ago=600)
+    store.progress(quiet, "Cut off", now=time.time() - 600)
+    return [*ids, running, quiet]
+
+
+def old_line(store, row, owner: str = "alice") -> str:
+    """The line as the export wrote it before the fast path: the record, parsed and dumped."""
+    record = export_record(row, lambda m: store.images.inflate(owner, m))
+    return json.dumps(record, ensure_ascii=False)
+
+
+def full_rows(store, owner: str = "alice") -> list:
+    """The rows as the export read them before: every column."""
+    with store.engine.connect() as conn:
+        return conn.execute(sa.select(*store._columns()).where(runs.c.owner == owner)
+                            .order_by(runs.c.created_at, runs.c.pk)).all()
+
+
+def test_the_download_is_every_records_json_byte_for_byte(store):
+    store.interrupted_after = 300
+    ids = varied(store)
+    before = full_rows(store)
+    assert sorted(row.id for row in before) == sorted(ids)  # every kind
+    expected = "".join(old_line(store, row) + "\n" for row in before)
+    # Batches of lines, every batch boundary included, from the columns the export reads.
+    assert "".join(store.export_lines("alice", batch=3)) == expected
+    assert "".join(store.export_lines("alice")) == expected
+    assert [json.dumps(record, ensure_ascii=False) for record in store.export("alice")] == \
+        expected.splitlines()
+    by_id = {record["id"]: record for record in map(json.loads, expected.splitlines())}
+    assert (by_id[ids[-2]]["state"], by_id[ids[-1]]["state"]) == ("running", "interrupted")
+    assert by_id[ids[-1]]["output"] == "Cut off" and by_id[ids[-1]]["response"] is None
+    image = by_id[ids[13]]["request"]["messages"][0]["content"][1]["image_url"]["url"]
+    assert image.startswith("data:image/png;base64,")  # the image itself, not its reference
+    assert by_id[ids[7]]["response"]["choices"][0]["message"]["tool_calls"] == [TOOL_CALL]
+    assert KEY not in expected
+
+
+def test_stored_json_of_other_shapes_exports_as_before(store):
+    """Rows other releases wrote: keys missing, odd shapes; the line is still the record's."""
+    run_id = store.save(make_run(), "alice")
+    shapes = [
+        {"request": {"model": "m"}, "endpoint": "e"},  # no messages, no response, no headers
+        {"request": {"model": "m", "messages": []}, "endpoint": "e", "response": [1, 2],
+         "events": "", "headers": None, "error": None, "stream": True, "ttft_ms": 5},
+        {"request": {"model": "m", "messages": []}, "endpoint": "e", "events": 0,
+         "response": {"usage": {"completion_tokens": 4}, "choices": "no"}, "total_ms": 8,
+         "unknown_key": {"usage": 5}},
+        {"request": {"model": "m", "messages": []}, "endpoint": "e", "response": "text",
+         "total_ms": float("nan"), "price": PRICE, "audit": None},
+    ]
+    for shape in shapes:
+        with store.engine.begin() as conn:
+            conn.execute(runs.update().where(runs.c.id == run_id).values(data=json.dumps(shape)))
+        (row,) = full_rows(store)
+        assert "".join(store.export_lines("alice")) == old_line(store, row) + "\n", shape
+
+
+def test_the_export_carries_the_audit_and_whether_the_cost_was_billed(store):
+    estimated = store.save(make_run(price=PRICE, audit=AUDIT), "alice")
+    billed = make_run(audit=[])
+    billed.response["meta"] = {"usage": {"usd_spent": 0.00042}}
+    billed = store.save(billed, "alice")
+    unpriced = store.save(make_run(), "alice")
+    lines = {json.loads(line)["id"]: json.loads(line)
+             for line in "".join(store.export_lines("alice")).splitlines()}
+    assert lines[estimated]["audit"] == AUDIT
+    assert lines[estimated]["metrics"]["cost_source"] == "estimated"
+    assert lines[estimated]["metrics"]["cost_usd"] == pytest.approx(5 * 2.5e-6 + 7 * 1e-5)
+    assert lines[billed]["metrics"]["cost_source"] == "billed" and lines[billed]["audit"] == []
+    assert lines[billed]["metrics"]["cost_usd"] == 0.00042
+    assert lines[unpriced]["metrics"]["cost_source"] is None
+    assert lines[unpriced]["audit"] is None  # the run ended with no audit worked out
+
+
+def test_a_run_kept_before_the_audit_exports_as_it_always_did(store):
+    run_id = store.save(make_run(), "alice")
+    with store.engine.begin() as conn:  # the JSON a run kept before issue 12 has
+        data = json.loads(conn.execute(sa.select(runs.c.data)).scalar_one())
+        for later in ("price", "estimate", "audit", "comparison_id", "lane"):
+            del data[later]
+        conn.execute(runs.update().where(runs.c.id == run_id).values(data=json.dumps(data)))
+    (line,) = "".join(store.export_lines("alice")).splitlines()
+    record = json.loads(line)
+    assert "audit" not in record and "cost_source" not in record["metrics"]
+    assert list(record) == ["id", "created_at", "model", "state", "request", "response",
+                            "output", "error", "usage", "metrics", "headers", "events"]
