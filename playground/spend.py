@@ -66,11 +66,8 @@ def add(conn: Connection, values: dict, target: sa.Table = table) -> None:
 
 
 def add_many(conn: Connection, rows: list[dict], target: sa.Table = table) -> None:
-    """``add`` for many runs: their amounts summed per row, then one upsert per row.
-
-    The statement is compiled once for every row (``add`` compiles one per call, which
-    dominated writing a large history).
-    """
+    """``add`` for many runs: their amounts summed per row, then one upsert per row (one
+    statement executed with every row's parameters)."""
     merged: dict[tuple, dict] = {}
     for values in rows:
         key = (values["owner"], values["day"], values["model"])
@@ -80,14 +77,8 @@ def add_many(conn: Connection, rows: list[dict], target: sa.Table = table) -> No
         else:
             for name in COUNTERS:
                 found[name] += values[name]
-    if not merged:
-        return
-    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    statement = insert(target)
-    statement = statement.on_conflict_do_update(
-        index_elements=[target.c.owner, target.c.day, target.c.model],
-        set_={name: target.c[name] + statement.excluded[name] for name in COUNTERS})
-    conn.execute(statement, list(merged.values()))
+    if merged:
+        conn.execute(_upsert(conn.dialect.name, target), list(merged.values()))
 
 
 def clear(conn: Connection, owner: str, target: sa.Table = table) -> None:
