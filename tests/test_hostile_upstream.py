@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from playground.upstream import MAX_RETRY_AFTER
 from tests.fake_upstream import scenario_ok, status_scenario
 from tests.helpers import PROMPT, csrf_token, sse_events, submit
 
@@ -57,7 +58,9 @@ def test_retry_after_beyond_the_wait_limit_is_not_waited_for(client, upstream):
         429, {"error": {"message": "slow down"}}, headers={"Retry-After": "3600"})
     started = time.monotonic()
     page = submit(client, model="fake/later")
-    assert time.monotonic() - started < 3
+    # Not held for the hour, nor for the longest wait we would honour: well under either,
+    # with room for a loaded machine (a bound of 3 s failed at load 13).
+    assert time.monotonic() - started < MAX_RETRY_AFTER / 2
     assert page.status == 200  # the run's page, which says how long to wait
     assert "wait 3600 s" in page.text(".error-hint") and len(upstream.received) == 1
 
