@@ -290,8 +290,10 @@ def conclude(run: Run, provider: str | None) -> Run:
     model = models.find(run.model) if models else None
     parameters = models.parameters(model, wait=False) if models else None
     accepted = parameters.accepted if parameters else None
-    run.audit = (offload if _parses_reply(run.request) else _now)(audit_lines, run, model,
-                                                                   accepted)
+    if _parses_reply(run.request):
+        run.audit = offload(audit_lines, run, model, accepted)
+    else:
+        run.audit = audit_lines(run, model, accepted)
     return run
 
 
@@ -301,10 +303,6 @@ def _parses_reply(request) -> bool:
     response_format = request.get("response_format")
     return request.get("logprobs") is True or isinstance(response_format, dict) and \
         response_format.get("type") in ("json_object", "json_schema")
-
-
-def _now(function, *args):
-    return function(*args)
 
 
 def offload(function, *args):
