@@ -176,10 +176,10 @@ class _Lane:
     """One lane sent by a worker thread; the first of "done" and "cut" decides who saves it."""
 
     def __init__(self, store: Store, owner: str, run_id: str, run: Run, choice: Choice,
-                 release: Callable[[], None], app=None) -> None:
+                 release: Callable[[], None]) -> None:
         self.store, self.owner, self.run_id, self.run = store, owner, run_id, run
         self.choice, self.release = choice, release
-        self.app = app or current_app._get_current_object()  # for the audit, on its thread
+        self.app = current_app._get_current_object()  # for the audit, on the lane's thread
         self.lock = threading.Lock()
         self.done = self.cut = False
         self.parts: list[str] = []

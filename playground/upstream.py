@@ -86,7 +86,6 @@ class ChatClient:
         # ~0.5 ms per run; _environ reads them once per endpoint instead. The Authorization
         # header is always ours, never ~/.netrc's.
         self.session.trust_env = False
-        self._endpoint_environ: dict | None = None
         if adapter is not None:  # a visitor's URL: nothing but the checking transport
             self.session.adapters.clear()
             self.session.mount("https://", adapter)
@@ -94,6 +93,7 @@ class ChatClient:
         self.timeout = (connect_timeout, read_timeout)
         self.deadline, self.max_retries, self.max_bytes = deadline, max_retries, max_bytes
         self.demo, self.sleep = demo, sleep
+        self._endpoint_environ = self._environ(self.endpoint)
 
     @property
     def endpoint(self) -> str:
@@ -120,8 +120,6 @@ class ChatClient:
         ``run.headers_ms`` is when the (last) response's headers arrived, in ms from ``started``.
         """
         started = time.monotonic() if started is None else started
-        if self._endpoint_environ is None:
-            self._endpoint_environ = self._environ(self.endpoint)
         while True:
             run.attempts += 1
             try:
