@@ -17,6 +17,7 @@ applies the missing ones once per process, under a lock, at first use.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import secrets
@@ -485,15 +486,18 @@ class Store:
     def export(self, owner: str, batch: int = 500) -> Iterator[dict]:
         """Every run of an owner as its export record, oldest first."""
         for rows in self._exported(owner, batch):
-            for row in rows:
-                yield export_record(row, lambda m: self.images.inflate(owner, m))
+            yield from self._records(owner, rows)
 
     def export_lines(self, owner: str, batch: int = 500) -> Iterator[str]:
         """Every run of an owner as JSON Lines, oldest first, a batch of lines per piece
         (a piece per line would cost the server a write each)."""
         for rows in self._exported(owner, batch):
-            yield "".join(LINE(export_record(row, lambda m: self.images.inflate(owner, m)))
-                          + "\n" for row in rows)
+            yield "".join(LINE(record) + "\n" for record in self._records(owner, rows))
+
+    def _records(self, owner: str, rows) -> Iterator[dict]:
+        """The export records of rows of an owner's, their images inflated."""
+        inflate = functools.partial(self.images.inflate, owner)
+        return (export_record(row, inflate) for row in rows)
 
     def _exported(self, owner: str, batch: int) -> Iterator[list]:
         """An owner's rows, as an export reads them, in batches read by keyset (no connection
