@@ -21,7 +21,7 @@ from pathlib import Path
 from bench import procs
 from bench.client import Playground
 from bench.concurrency import run_loadgen, summarise
-from bench.live import _stream, _workers_cpu
+from bench.live import stream_once, workers_cpu
 from bench.peers.rounds import wave_options
 from bench.peers.servers import Server
 from bench.stats import median, percentile, spread
@@ -32,17 +32,17 @@ LIVE = "bench/mdstream/5/20000"
 
 def _short(app) -> tuple[float, float]:
     server = Server("app", app.port, path="/stream", proc=app.proc)
-    before = _workers_cpu(app)
+    before = workers_cpu(app)
     out = run_loadgen(wave_options(server, SHORT, 20, 32) | {"n": 100})
-    return (_workers_cpu(app) - before) * 1000 / 100, summarise(out, 100, 2000)[
+    return (workers_cpu(app) - before) * 1000 / 100, summarise(out, 100, 2000)[
         "throughput_of_ideal"]
 
 
 def _live(app, client: Playground) -> tuple[float, float]:
-    before, delays = _workers_cpu(app), []
+    before, delays = workers_cpu(app), []
     for _ in range(3):
-        delays += _stream(client, LIVE)["delays"]
-    return (_workers_cpu(app) - before) * 1000 / 3, percentile(delays, 99)
+        delays += stream_once(client, LIVE)["delays"]
+    return (workers_cpu(app) - before) * 1000 / 3, percentile(delays, 99)
 
 
 def compare(other: Path, case: str, rounds: int) -> dict:

@@ -22,7 +22,7 @@ from bench.stats import median, percentile, spread, summary
 PROMPT = "Write a long answer with code."
 
 
-def _stream(playground: Playground, model: str) -> dict:
+def stream_once(playground: Playground, model: str) -> dict:
     """One stream through the app: per-chunk relay delays, snapshots and bytes received."""
     try:
         response = playground.stream(model, PROMPT)
@@ -42,7 +42,7 @@ def _stream(playground: Playground, model: str) -> dict:
     return {"delays": delays, "snapshots": snapshots, "bytes": size}
 
 
-def _workers_cpu(app) -> float:
+def workers_cpu(app) -> float:
     return sum(v for pid, v in procs.tree_cpu(app.proc.pid).items() if pid != app.proc.pid)
 
 
@@ -60,7 +60,7 @@ def live_markdown(cfg) -> dict:
             side["client"] = Playground(side["app"].port)
         for side in sides.values():  # warm-up: templates, lexers, pools; not counted
             for _ in range(2):
-                _stream(side["client"], model)
+                stream_once(side["client"], model)
         for side in sides.values():
             side.update(delays=[], round_p99=[], round_cpu=[], snapshots=[], bytes=[])
         for round_no in range(cfg.rounds):
@@ -69,9 +69,9 @@ def live_markdown(cfg) -> dict:
             for i in range(cfg.live_streams):
                 for name in order if i % 2 == 0 else order[::-1]:
                     side = sides[name]
-                    before = _workers_cpu(side["app"])
-                    got = _stream(side["client"], model)
-                    used[name] += _workers_cpu(side["app"]) - before
+                    before = workers_cpu(side["app"])
+                    got = stream_once(side["client"], model)
+                    used[name] += workers_cpu(side["app"]) - before
                     side["delays"] += got["delays"]
                     side["snapshots"].append(got["snapshots"])
                     side["bytes"].append(got["bytes"])
