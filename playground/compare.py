@@ -35,13 +35,13 @@ from playground.conversation import ROLES
 from playground.diff import word_diff
 from playground.forms import ConversationForm
 from playground.owners import current_owner
+from playground.page import empty_fields, images
 from playground.records import export_record
 from playground.render import present
 from playground.reopen import form_data
 from playground.run import Run
 from playground.scoreboard import metrics, reply_text, total_cost
 from playground.store import current_store
-from playground.views import empty_fields, images
 
 bp = Blueprint("compare", __name__)
 PRIVATE = {"Cache-Control": "private, no-store"}

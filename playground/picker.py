@@ -171,7 +171,7 @@ def page_context(form, provider: str | None = None, formdata=None) -> dict:
 @bp.post("/preflight")
 def live():
     """The card and the pre-flight panel for the form as posted (the page's script asks)."""
-    from playground.views import conversation_form  # the form as the playground builds it
+    from playground.page import conversation_form  # the form as the playground builds it
 
     form = conversation_form(request.form)
     provider = form.provider.data or None
