@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
 
 from flask import (
     Blueprint,
@@ -20,95 +19,43 @@ from flask import (
     url_for,
 )
 from flask_wtf.csrf import CSRFError
-from markupsafe import Markup
 from sqlalchemy.exc import SQLAlchemyError
 
-from playground import picker, runlog, workbench
-from playground.budget import OverBudget, budget, client_hash
+from playground import picker, workbench
+from playground.budget import OverBudget, budget
 from playground.conversation import continuation, reply_message, turns_from_messages
 from playground.forms import ConversationForm
 from playground.images import ImageMissing
-from playground.live import LIVE, LiveRun
+from playground.live import LiveRun
 from playground.owners import current_owner
 from playground.page import (
-    client,
     conversation_form,
     form_for,
     images,
     providers,
     render_playground,
 )
-from playground.providers import CUSTOM, Choice, ProviderRefused, visitor_key
+from playground.providers import CUSTOM, ProviderRefused, visitor_key
 from playground.render import code_view, present
 from playground.reopen import with_instructions
 from playground.run import Run
 from playground.snapshots import LiveSnapshots
-from playground.store import Saved, Store, current_store
+from playground.steps import (
+    NOT_SAVED,
+    NOT_SAVED_HTML,
+    Refused,
+    admit,
+    begin,
+    keep,
+    log_run,
+    status_of,
+)
+from playground.store import Saved, current_store
 
 bp = Blueprint("playground", __name__)
 PRIVATE = {"Cache-Control": "private, no-store"}
 FORM_POSTS = ("playground.run", "playground.stream")  # the posts that carry the whole form
-ERROR_STATUS = {"timeout": 504, "rate_limited": 429}
-NOT_SAVED = "This run could not be saved to the history (the database failed); it is shown once."
-NOT_SAVED_HTML = Markup('<p class="banner banner-warn">{}</p>').format(
-    NOT_SAVED)
 log = logging.getLogger("playground")
-
-
-def begin(store: Store, run: Run, owner: str, choice: Choice) -> LiveRun | None:
-    """Write the run as running; a database failure is logged and the run goes on unsaved."""
-    try:
-        return LIVE.begin(store, run, owner, secrets=(choice.api_key or "",))
-    except SQLAlchemyError:
-        log.exception("could not write a run as it started")
-        return None
-
-
-def keep(store: Store, live: LiveRun | None, run: Run, owner: str) -> str | None:
-    """Finish the run's row (or write it whole if it has none); None if the database failed."""
-    try:
-        if live is None:
-            return store.save(run, owner)  # it never started (the database was down then)
-        return live.id if store.finish(live.id, run) else None
-    except SQLAlchemyError:
-        log.exception("could not save a run")
-        return None
-    finally:
-        if live is not None:
-            LIVE.end(live)
-
-
-def _status(run: Run) -> int:
-    if run.error is None or run.state in ("stopped", "incomplete"):
-        return 200
-    return ERROR_STATUS.get(run.error.kind, 502)
-
-
-class Refused(Exception):
-    """The form cannot run as sent; the reasons are on its fields."""
-
-
-def _admit(form: ConversationForm) -> tuple[Choice, Callable[[], None], dict, picker.Check]:
-    """Validate, choose the provider, check the catalogue (capabilities, the cost cap) and
-    take a place in the budget, or raise why not. Returns the body to send and its check."""
-    if not form.validate():
-        raise Refused
-    try:
-        choice = providers().pick(form.provider.data, form.base_url.data, visitor_key(request))
-    except ProviderRefused as exc:
-        form[exc.field].errors = [*form[exc.field].errors, exc.message]
-        raise Refused from None
-    body, check = picker.prepare(form, choice.name)
-    picker.gate(form, check)  # raises picker.CostRefused, or marks the form (then Refused)
-    if form.model.errors:
-        raise Refused
-    return choice, budget().admit_run(), body, check
-
-
-def _log(run: Run, choice: Choice, status: int) -> None:
-    secrets = tuple(k for k in (choice.api_key, client().api_key) if k)
-    runlog.record(run, provider=choice.name, client=client_hash(), status=status,
-                  secrets=secrets, content=bool(current_app.config["PLAYGROUND_LOG_CONTENT"]))
 
 
 @bp.get("/")
@@ -231,7 +178,7 @@ def run():
         return live_code()
     _post, form = read_post()
     try:
-        choice, release, body, check = _admit(form)
+        choice, release, body, check = admit(form)
     except Refused:
         return render_playground(form), 400
     except OverBudget as exc:
@@ -247,11 +194,11 @@ def run():
     result.provider = choice.name
     _conversation(result, form)
     picker.conclude(picker.stamp(result, check), choice.name)
-    _log(result, choice, _status(result))
+    log_run(result, choice, status_of(result))
     run_id = keep(store, live, result, owner)
     if run_id:
         return redirect(url_for("playground.run_page", run_id=run_id), 303)
-    return render_playground(form, result, notice=NOT_SAVED), _status(result)
+    return render_playground(form, result, notice=NOT_SAVED), status_of(result)
 
 
 @bp.post("/runs/<run_id>/regenerate")
@@ -285,12 +232,12 @@ def regenerate(run_id: str):
     result.parent_id, result.variables, result.template = \
         old.parent_id, old.variables, old.template
     picker.conclude(picker.stamp(result, check), choice.name)
-    _log(result, choice, _status(result))
+    log_run(result, choice, status_of(result))
     new_id = keep(store, live, result, owner)
     if new_id:
         return redirect(url_for("playground.run_page", run_id=new_id), 303)
     return render_playground(form_for(old, parent_id=old.parent_id), result,
-                             notice=NOT_SAVED), _status(result)
+                             notice=NOT_SAVED), status_of(result)
 
 
 def _retry(limit: OverBudget) -> dict:
@@ -311,7 +258,7 @@ def stream():
         return lanes.stream_lane(request.form["lane"], compare.render_lane)
     _post, form = read_post()
     try:
-        choice, release, body, check = _admit(form)
+        choice, release, body, check = admit(form)
     except Refused:
         # The page's script answers this by submitting the form normally to show the errors.
         return jsonify(errors=form.control_errors()), 400
@@ -363,7 +310,7 @@ def stream():
             if live and live.halted and call.run.state == "stopped":
                 call.run.state = "shutdown"  # stopped by the server, not by the visitor
             picker.conclude(call.run, choice.name)
-            _log(call.run, choice, 200)
+            log_run(call.run, choice, 200)
             run_id = keep(store, live or None, call.run, owner)
         record = Saved(run_id, call.run.started_at) if run_id else None
         thread = store.thread(call.run.parent_id, owner) if call.run.parent_id else None
