@@ -1,6 +1,6 @@
 """Live markdown for one stream, rendered without holding up the relay loop.
 
-The relay loop (``views.stream``) only appends the deltas it relays and asks, between two of
+The relay loop (``relay.relay``) only appends the deltas it relays and asks, between two of
 them, whether a snapshot is ready. A render that could take long runs in a native thread:
 gevent's thread pool under gunicorn's gevent workers, where a render on the worker's own
 thread would hold up every stream of that worker (a 200 KB reply takes ~200 ms); a small

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 
 from flask import (
@@ -26,7 +25,6 @@ from playground.budget import OverBudget, budget
 from playground.conversation import continuation, reply_message, turns_from_messages
 from playground.forms import ConversationForm
 from playground.images import ImageMissing
-from playground.live import LiveRun
 from playground.owners import current_owner
 from playground.page import (
     conversation_form,
@@ -36,13 +34,13 @@ from playground.page import (
     render_playground,
 )
 from playground.providers import CUSTOM, ProviderRefused, visitor_key
+from playground.relay import relay
 from playground.render import code_view, present
 from playground.reopen import with_instructions
 from playground.run import Run
 from playground.snapshots import LiveSnapshots
 from playground.steps import (
     NOT_SAVED,
-    NOT_SAVED_HTML,
     Refused,
     admit,
     begin,
@@ -50,7 +48,7 @@ from playground.steps import (
     log_run,
     status_of,
 )
-from playground.store import Saved, current_store
+from playground.store import current_store
 
 bp = Blueprint("playground", __name__)
 PRIVATE = {"Cache-Control": "private, no-store"}
@@ -245,10 +243,6 @@ def _retry(limit: OverBudget) -> dict:
     return {"Retry-After": str(limit.retry_after)} if limit.retry_after else {}
 
 
-def _event(name: str, data) -> str:
-    return f"event: {name}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
-
-
 @bp.post("/stream")
 def stream():
     """Relay the reply as it is written; end with the same partial the no-JS page shows."""
@@ -274,54 +268,8 @@ def stream():
     store, owner = current_store(), current_owner()
     # Server-rendered markdown while it streams (None: off); rendered off this loop.
     snapshots = LiveSnapshots() if current_app.config["PLAYGROUND_LIVE_MARKDOWN"] else None
-
-    def generate():
-        yield _event("start", {"model": call.run.request.get("model"),
-                               "live": snapshots is not None})
-        live: LiveRun | None | bool = False  # False: not written yet; None: the write failed
-        try:
-            for kind, text in call:
-                events = _event(kind, text)
-                if snapshots is not None:
-                    if kind == "content":
-                        snapshots.add(text)
-                    ready = snapshots.poll()
-                    if ready is not None:  # in the same write: one send per delta, not two
-                        events += _event("snapshot", ready)
-                yield events
-                if live is False:
-                    # Written once the first delta is on its way to the browser: the INSERT
-                    # never delays the first token (docs/storage.md has the measurement).
-                    live = begin(store, call.run, owner, choice)
-                if live:
-                    if kind != "reasoning":
-                        live.add(text)  # saved by the pulse, about once a second
-                    if live.halted:
-                        break  # the server is shutting down and has saved this run: end it
-        except BaseException as exc:
-            if not isinstance(exc, GeneratorExit | Exception):
-                call.run.state = "shutdown"  # the server killed this request (GreenletExit)
-            raise
-        finally:
-            # Also when the browser goes away: closing this generator lands here, and the
-            # stopped run is kept before the connection is gone.
-            call.close()
-            release()
-            if live and live.halted and call.run.state == "stopped":
-                call.run.state = "shutdown"  # stopped by the server, not by the visitor
-            picker.conclude(call.run, choice.name)
-            log_run(call.run, choice, 200)
-            run_id = keep(store, live or None, call.run, owner)
-        record = Saved(run_id, call.run.started_at) if run_id else None
-        thread = store.thread(call.run.parent_id, owner) if call.run.parent_id else None
-        html = render_template("_result.html", view=present(call.run), record=record,
-                               thread=thread)
-        yield _event("result", {
-            "html": html if run_id else str(NOT_SAVED_HTML) + html, "state": call.run.state,
-            "label": call.run.label,
-            "url": url_for("playground.run_page", run_id=run_id) if run_id else None})
-
-    response = Response(stream_with_context(generate()), mimetype="text/event-stream",
+    events = relay(call, choice, release, store, owner, snapshots)
+    response = Response(stream_with_context(events), mimetype="text/event-stream",
                         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
     response.call_on_close(release)  # also when the body was never iterated
     return response
