@@ -20,7 +20,7 @@ from flask import (
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import SQLAlchemyError
 
-from playground import picker, workbench
+from playground import compare, lanes, picker, workbench
 from playground.budget import OverBudget, budget
 from playground.conversation import continuation, reply_message, turns_from_messages
 from playground.forms import ConversationForm
@@ -247,8 +247,6 @@ def _retry(limit: OverBudget) -> dict:
 def stream():
     """Relay the reply as it is written; end with the same partial the no-JS page shows."""
     if request.form.get("lane"):  # a comparison's lane: reserved already, sent as it was
-        from playground import compare, lanes  # they build on this module's helpers
-
         return lanes.stream_lane(request.form["lane"], compare.render_lane)
     _post, form = read_post()
     try:
