@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from markupsafe import Markup, escape
 
-from playground.render import neutralize_controls
+from playground.markdown import neutralize_controls
 
 # Token pairs compared word by word, all passages together (500 x 500 tokens), and line
 # pairs compared line by line; beyond the first, line by line, beyond the second a note only.

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import math
 
-from playground.render import LIVE_EVERY_MS, LiveMarkdown
+from playground.markdown import LIVE_EVERY_MS, LiveMarkdown
 from playground.sse import ChunkAssembler, parse_chunk
 
 SNAPSHOT_BYTES = 4_000_000  # characters of snapshot HTML in one replay

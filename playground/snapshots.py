@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
-from playground.render import LiveMarkdown
+from playground.markdown import LiveMarkdown
 
 POOL_THREADS = 2  # renders at once per process: more only queue for the same GIL
 # A render expected to take less than this runs on the relay loop itself: handing it to a

@@ -96,7 +96,7 @@ def test_unknown_sse_events_are_not_relayed_as_page_events(client, upstream):
 
 
 def test_reply_sanitizer_allow_list_directly():
-    from playground.render import markdown_html
+    from playground.markdown import markdown_html
 
     for text in HOSTILE.values():
         assert_safe_reply(str(markdown_html(text)))

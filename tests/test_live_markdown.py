@@ -8,8 +8,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bench.content import markdown_reply
-from playground import render
-from playground.render import LiveMarkdown, markdown_html
+from playground.markdown import (
+    LIVE_CPU_SHARE,
+    LIVE_MS_PER_CHAR,
+    LiveMarkdown,
+    markdown_html,
+)
 from tests.hostile import assert_safe_reply
 
 # Block syntax above all: the cut between finished and growing blocks is what can go wrong.
@@ -188,7 +192,7 @@ def test_snapshots_are_throttled_by_arrival_time_and_by_what_they_cost():
     live.feed("x" * 40_000)
     live.snapshot(now_ms=100)
     live.last_cost_ms = 0.0  # as if it had been instant: the size alone decides here
-    wait = 40_017 * render.LIVE_MS_PER_CHAR / render.LIVE_CPU_SHARE
+    wait = 40_017 * LIVE_MS_PER_CHAR / LIVE_CPU_SHARE
     assert not live.due(100 + wait - 1) and live.due(100 + wait + 0.01)
 
 

@@ -5,12 +5,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bench.content import markdown_reply
-from playground import markdown_cost, render
+from playground import markdown_cost
+from playground.markdown import MARKDOWN_LIMIT, markdown_html
 from playground.markdown_cost import Estimate, estimate
 
 
 def plain(text: str) -> bool:
-    return "shown as plain text" in str(render.markdown_html(text))
+    return "shown as plain text" in str(markdown_html(text))
 
 
 # The worst shapes bench/render_cost.py times, each at the size it reaches within the caps:
@@ -36,7 +37,7 @@ PATHOLOGICAL = {
 
 @pytest.mark.parametrize("text", PATHOLOGICAL.values(), ids=PATHOLOGICAL.keys())
 def test_pathological_shapes_within_the_length_cap_are_shown_as_plain_text(text):
-    assert len(text) <= render.MARKDOWN_LIMIT
+    assert len(text) <= MARKDOWN_LIMIT
     assert plain(text)
 
 
@@ -57,7 +58,7 @@ def test_real_replies_are_still_formatted(text):
 
 def test_code_is_coloured_up_to_the_budget_then_shown_plain():
     block = "```python\n" + "print('hello')\n" * 400 + "```\n\n"  # 6,000 characters
-    html = str(render.markdown_html(block + block))
+    html = str(markdown_html(block + block))
     first, second = html.split("</pre>")[:2]
     assert 'class="hl-' in first and "print" in second and 'class="hl-' not in second
 

@@ -6,7 +6,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from playground import ssrf
-from playground.render import markdown_html
+from playground.markdown import markdown_html
 from playground.sse import SSEDecoder
 from tests.hostile import HOSTILE, assert_safe_reply
 

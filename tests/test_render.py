@@ -6,13 +6,14 @@ import pytest
 from bs4 import BeautifulSoup
 
 from playground import render
+from playground.markdown import ALLOWED_TAGS, markdown_html
 from playground.run import Run
 
-ALLOWED = render.ALLOWED_TAGS
+ALLOWED = ALLOWED_TAGS
 
 
 def rendered(markdown: str) -> BeautifulSoup:
-    return BeautifulSoup(str(render.markdown_html(markdown)), "html.parser")
+    return BeautifulSoup(str(markdown_html(markdown)), "html.parser")
 
 
 def assert_inert(soup: BeautifulSoup) -> None:
@@ -83,12 +84,12 @@ def test_unknown_code_language_falls_back_to_plain_text():
 
 def test_pathological_brackets_are_shown_as_plain_text():
     # Parsed as markdown this takes seconds; bench/render_cost.py measures the bounded path.
-    html = str(render.markdown_html("[" * 100_000))
+    html = str(markdown_html("[" * 100_000))
     assert "shown as plain text" in html
 
 
 def test_long_reply_is_escaped_plain_text_with_a_notice():
-    html = str(render.markdown_html("<script>x</script> " * 20_000))
+    html = str(markdown_html("<script>x</script> " * 20_000))
     assert "shown as plain text" in html and "<script>" not in html
 
 
@@ -126,5 +127,5 @@ def test_present_names_the_model_that_answered_when_different():
 
 
 def test_a_flood_of_emphasis_delimiters_is_shown_as_plain_text():
-    html = str(render.markdown_html("*a" * 100_000))
+    html = str(markdown_html("*a" * 100_000))
     assert "its shape would take about" in html and "over the 100 ms" in html

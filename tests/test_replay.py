@@ -7,7 +7,7 @@ import json
 import pytest
 
 from playground import replay
-from playground.render import LiveMarkdown, markdown_html
+from playground.markdown import LiveMarkdown, markdown_html
 
 
 def chunk(content=None, reasoning=None, usage=None) -> str:

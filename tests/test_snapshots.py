@@ -6,7 +6,7 @@ says so); the integration tests stream through POST /stream against the fake ups
 
 from __future__ import annotations
 
-from playground.render import LiveMarkdown, markdown_html
+from playground.markdown import LiveMarkdown, markdown_html
 from playground.snapshots import LiveSnapshots
 from tests.helpers import stream
 from tests.test_stream import Page_from
