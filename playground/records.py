@@ -7,7 +7,10 @@ history and the exports agree on what "the prompt" of a conversation is.
 from __future__ import annotations
 
 import json
+import math
 from datetime import UTC, datetime
+
+import orjson
 
 from playground import images
 from playground.run import Run
@@ -64,6 +67,17 @@ def reply_of(response) -> str:
 AUDITED = "audit"
 
 
+def stored(text: str):
+    """A run's stored JSON, read by orjson (a third of the standard library's time); what
+    orjson refuses, the NaN or Infinity older releases kept or a lone surrogate, by the
+    standard library. An integer past 64 bits reads as a float there: the export's only
+    approximation, of a number no provider sends in earnest."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
+
+
 def export_record(row, inflate=None) -> dict:
     """One run as an evaluation test case: request, response, usage, metrics, audit.
 
@@ -72,7 +86,7 @@ def export_record(row, inflate=None) -> dict:
     whether the cost was billed or estimated (``cost_source``); ``audit`` is what was asked
     next to what came back (audit.Line dicts, or null when the run ended before any).
     """
-    data = json.loads(row.data)
+    data = stored(row.data)
     run = Run.from_dict(data)
     usage = run.usage
     if inflate is not None and isinstance(run.request, dict):
@@ -107,6 +121,31 @@ def export_record(row, inflate=None) -> dict:
     if AUDITED in data:
         record["audit"] = run.audit
     return record
+
+
+# The fallback for what orjson will not write: an integer past 64 bits, text with a lone
+# surrogate. ASCII, so any such text is escaped as JSON allows; compact, like orjson.
+_LINE = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
+
+
+def _finite(value):
+    """``value`` with every NaN or infinity made None, as orjson writes them (null)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_finite(item) for item in value]
+    return value
+
+
+def json_line(record: dict) -> bytes:
+    """A record as one line of JSON Lines: compact UTF-8 JSON and its newline (orjson: a
+    tenth of the standard library's time on these records; NaN and infinities become null)."""
+    try:
+        return orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE)
+    except TypeError:
+        return _LINE(_finite(record)).encode() + b"\n"
 
 
 def partial_response(text: str) -> dict:

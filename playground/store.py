@@ -35,7 +35,14 @@ from sqlalchemy.engine import Engine
 from playground import images, listing, migrations, search, spend, uploads
 from playground.errors import scrub
 from playground.listing import COUNT_LIMIT, Cursor, Listing
-from playground.records import export_record, partial_response, prompt_of, reply_of, turns_of
+from playground.records import (
+    export_record,
+    json_line,
+    partial_response,
+    prompt_of,
+    reply_of,
+    turns_of,
+)
 from playground.run import FINISHED, Run
 from playground.tables import metadata, runs  # noqa: F401 - metadata: migrations/env.py
 
@@ -43,8 +50,6 @@ log = logging.getLogger(__name__)
 PAGE_SIZE = 25
 STATES = ("running", *FINISHED, "interrupted")  # the states the history can filter by
 
-# json.dumps(record, ensure_ascii=False), without making an encoder for every line.
-LINE = json.JSONEncoder(ensure_ascii=False).encode
 # The history lists a comparison once, as its first lane's row (compare.py draws it whole).
 LISTED = sa.or_(runs.c.comparison_id.is_(None), runs.c.lane == 0)
 
@@ -488,11 +493,11 @@ class Store:
         for rows in self._exported(owner, batch):
             yield from self._records(owner, rows)
 
-    def export_lines(self, owner: str, batch: int = 500) -> Iterator[str]:
+    def export_lines(self, owner: str, batch: int = 500) -> Iterator[bytes]:
         """Every run of an owner as JSON Lines, oldest first, a batch of lines per piece
         (a piece per line would cost the server a write each)."""
         for rows in self._exported(owner, batch):
-            yield "".join(LINE(record) + "\n" for record in self._records(owner, rows))
+            yield b"".join(map(json_line, self._records(owner, rows)))
 
     def _records(self, owner: str, rows) -> Iterator[dict]:
         """The export records of rows of an owner's, their images inflated."""

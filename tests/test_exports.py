@@ -1,9 +1,10 @@
-"""The JSON Lines export: batches of the records' JSON, byte for byte; audit and cost.
+"""The JSON Lines export: one record per line, strict JSON a reader of any language takes; audit
+and cost.
 
-``Store.export_lines`` reads fewer columns and writes a batch of lines at a time; whatever the
-run, the bytes must be ``json.dumps(export_record(row), ensure_ascii=False)`` per line as the
-export wrote them before, the format the fixture tests pin. Every test runs on SQLite and
-PostgreSQL.
+``Store.export_lines`` reads fewer columns, writes a batch of lines at a time and encodes them
+with orjson; whatever the run, each line must read back as the record ``export_record`` makes
+of its full row (a NaN, which strict JSON has no word for, as null), and its text as UTF-8,
+not escaped. Every test runs on SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
@@ -87,10 +88,29 @@ def varied(store, owner: str = "alice") -> list[str]:
     return [*ids, running, quiet]
 
 
-def old_line(store, row, owner: str = "alice") -> str:
-    """The line as the export wrote it before the fast path: the record, parsed and dumped."""
-    record = export_record(row, lambda m: store.images.inflate(owner, m))
-    return json.dumps(record, ensure_ascii=False)
+def refuse(constant: str):
+    raise ValueError(f"{constant} is not JSON")
+
+
+def strict(line: bytes):
+    """A line as a strict reader takes it: UTF-8, one JSON value, no NaN or Infinity."""
+    assert line.endswith(b"\n") and b"\n" not in line[:-1]
+    return json.loads(line.decode("utf-8"), parse_constant=refuse)
+
+
+def lines_of(store, owner: str = "alice", **kwargs) -> list:
+    return [strict(line) for line in b"".join(store.export_lines(owner, **kwargs))
+            .splitlines(keepends=True)]
+
+
+def as_read(value):
+    """A record as a strict reader reads its JSON: what has no word in JSON (NaN) is null."""
+    return json.loads(json.dumps(value), parse_constant=lambda _constant: None)
+
+
+def expected_record(store, row, owner: str = "alice"):
+    """What the line of a row must say: the record of the full row, as JSON reads it."""
+    return as_read(export_record(row, lambda m: store.images.inflate(owner, m)))
 
 
 def full_rows(store, owner: str = "alice") -> list:
@@ -100,24 +120,25 @@ def full_rows(store, owner: str = "alice") -> list:
                             .order_by(runs.c.created_at, runs.c.pk)).all()
 
 
-def test_the_download_is_every_records_json_byte_for_byte(store):
+def test_the_download_is_every_records_json_one_strict_line_each(store):
     store.interrupted_after = 300
     ids = varied(store)
     before = full_rows(store)
     assert sorted(row.id for row in before) == sorted(ids)  # every kind
-    expected = "".join(old_line(store, row) + "\n" for row in before)
+    expected = [expected_record(store, row) for row in before]
     # Batches of lines, every batch boundary included, from the columns the export reads.
-    assert "".join(store.export_lines("alice", batch=3)) == expected
-    assert "".join(store.export_lines("alice")) == expected
-    assert [json.dumps(record, ensure_ascii=False) for record in store.export("alice")] == \
-        expected.splitlines()
-    by_id = {record["id"]: record for record in map(json.loads, expected.splitlines())}
+    assert lines_of(store, batch=3) == expected
+    assert lines_of(store) == expected
+    assert [as_read(record) for record in store.export("alice")] == expected
+    text = b"".join(store.export_lines("alice"))
+    assert "Ünïcödé ✓".encode() in text and "naïve".encode() in text  # UTF-8, not \\u escapes
+    by_id = {record["id"]: record for record in expected}
     assert (by_id[ids[-2]]["state"], by_id[ids[-1]]["state"]) == ("running", "interrupted")
     assert by_id[ids[-1]]["output"] == "Cut off" and by_id[ids[-1]]["response"] is None
     image = by_id[ids[13]]["request"]["messages"][0]["content"][1]["image_url"]["url"]
     assert image.startswith("data:image/png;base64,")  # the image itself, not its reference
     assert by_id[ids[7]]["response"]["choices"][0]["message"]["tool_calls"] == [TOOL_CALL]
-    assert KEY not in expected
+    assert KEY.encode() not in text
 
 
 def test_stored_json_of_other_shapes_exports_as_before(store):
@@ -137,7 +158,24 @@ def test_stored_json_of_other_shapes_exports_as_before(store):
         with store.engine.begin() as conn:
             conn.execute(runs.update().where(runs.c.id == run_id).values(data=json.dumps(shape)))
         (row,) = full_rows(store)
-        assert "".join(store.export_lines("alice")) == old_line(store, row) + "\n", shape
+        assert lines_of(store) == [expected_record(store, row)], shape
+
+
+def test_what_the_fast_encoder_refuses_still_exports_as_valid_json(store):
+    """A 30-digit integer or a lone surrogate (a hostile provider can send both) and a NaN or
+    Infinity an older release kept: the line is still one strict JSON value, the rest intact."""
+    run_id = store.save(make_run(reply="Fine"), "alice")
+    with store.engine.begin() as conn:
+        data = json.loads(conn.execute(sa.select(runs.c.data)).scalar_one())
+        data["response"]["created"] = 10**30
+        data["response"]["choices"][0]["message"]["content"] = "half a pair \ud83d here"
+        data["total_ms"], data["ttft_ms"] = float("nan"), float("inf")
+        conn.execute(runs.update().where(runs.c.id == run_id).values(data=json.dumps(data)))
+    (line,) = lines_of(store)
+    assert line["response"]["created"] == pytest.approx(1e30)  # past 64 bits: read as a float
+    assert line["response"]["choices"][0]["message"]["content"] == "half a pair \ud83d here"
+    assert line["metrics"]["latency_ms"] is None and line["metrics"]["ttft_ms"] is None
+    assert line["output"] == "Fine" and line["usage"]["completion"] == 7
 
 
 def test_the_export_carries_the_audit_and_whether_the_cost_was_billed(store):
@@ -146,8 +184,7 @@ def test_the_export_carries_the_audit_and_whether_the_cost_was_billed(store):
     billed.response["meta"] = {"usage": {"usd_spent": 0.00042}}
     billed = store.save(billed, "alice")
     unpriced = store.save(make_run(), "alice")
-    lines = {json.loads(line)["id"]: json.loads(line)
-             for line in "".join(store.export_lines("alice")).splitlines()}
+    lines = {line["id"]: line for line in lines_of(store)}
     assert lines[estimated]["audit"] == AUDIT
     assert lines[estimated]["metrics"]["cost_source"] == "estimated"
     assert lines[estimated]["metrics"]["cost_usd"] == pytest.approx(5 * 2.5e-6 + 7 * 1e-5)
@@ -164,8 +201,7 @@ def test_a_run_kept_before_the_audit_exports_as_it_always_did(store):
         for later in ("price", "estimate", "audit", "comparison_id", "lane"):
             del data[later]
         conn.execute(runs.update().where(runs.c.id == run_id).values(data=json.dumps(data)))
-    (line,) = "".join(store.export_lines("alice")).splitlines()
-    record = json.loads(line)
+    (record,) = lines_of(store)
     assert "audit" not in record and "cost_source" not in record["metrics"]
     assert list(record) == ["id", "created_at", "model", "state", "request", "response",
                             "output", "error", "usage", "metrics", "headers", "events"]
