@@ -6,19 +6,21 @@ Configuration comes from defaults, then the environment (and ``.env``), then ``t
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import secrets
 from datetime import UTC, datetime
 from pathlib import Path
 
-from flask import Flask, abort, current_app, render_template, request
+from flask import Flask, abort, current_app, render_template, request, send_file
 from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.security import safe_join
 
-from playground import access, blueprints, settings, store
+from playground import access, assets, blueprints, settings, store
 from playground.budget import Budget
 from playground.composer import field_attributes
 from playground.images import MAX_RUN_IMAGE_BYTES
@@ -51,9 +53,28 @@ class SessionInterface(SecureCookieSessionInterface):
         return bool(app.config["SESSION_COOKIE_SECURE"]) or request.is_secure
 
 
+class Playground(Flask):
+    """Flask, serving the static scripts and stylesheets minified except in debug mode."""
+
+    def send_static_file(self, filename: str):
+        if self.debug or not assets.minifiable(filename):
+            return super().send_static_file(filename)  # readable sources while developing
+        # The same checks as Flask's own send_from_directory: no way out of static/.
+        path = safe_join(self.static_folder, filename)
+        if path is None or not os.path.isfile(path):
+            abort(404)
+        asset = assets.minified(path)
+        # Flask's own headers for a static file (ETag, Last-Modified, Cache-Control,
+        # conditional and range requests), over the minified bytes.
+        return send_file(io.BytesIO(asset.body), download_name=os.path.basename(path),
+                         mimetype=assets.MIMETYPES[os.path.splitext(path)[1]],
+                         etag=asset.etag, last_modified=asset.mtime,
+                         max_age=self.get_send_file_max_age(filename))
+
+
 def create_app(test_config: dict | None = None) -> Flask:
     """Create and configure the playground."""
-    app = Flask(__name__, instance_relative_config=True)
+    app = Playground(__name__, instance_relative_config=True)
     app.config.from_mapping(
         # Sized for a conversation: 200 turns of a handful of fields each, any one text field
         # up to the import box, and uploads up to a run's image cap. A body past this is

@@ -118,7 +118,7 @@ class StreamRead:
     last_data: str = ""
 
 
-def _read_stream(events, content_of) -> StreamRead:
+def read_stream(events, content_of) -> StreamRead:
     """Read a whole stream, noting when content arrived and how late each token was."""
     read = StreamRead()
     for arrival, name, data in events:
@@ -133,11 +133,11 @@ def _read_stream(events, content_of) -> StreamRead:
     return read
 
 
-def _app_content(name: str, data: str) -> str | None:
+def app_content(name: str, data: str) -> str | None:
     return json.loads(data) if name == "content" else None
 
 
-def _direct_content(name: str, data: str) -> str | None:
+def direct_content(name: str, data: str) -> str | None:
     if data.strip() == "[DONE]":
         return None
     choices = json.loads(data).get("choices") or [{}]
@@ -156,7 +156,7 @@ def streaming(app, upstream, cfg) -> dict:
         def call() -> float:
             start = time.monotonic_ns()
             response = send()
-            read = _read_stream(sse_events(response), content_of)
+            read = read_stream(sse_events(response), content_of)
             if response.status != 200 or not complete(read) or \
                     len(read.relay_ms) != cfg.trickle_tokens or read.received_ns is None:
                 raise RuntimeError(f"{target} stream failed ({response.status}, "
@@ -166,10 +166,10 @@ def streaming(app, upstream, cfg) -> dict:
             return (read.first_ns - start) / 1e6
         return call
 
-    run_app = timed("app", lambda: playground.stream(model, PROMPT), _app_content,
+    run_app = timed("app", lambda: playground.stream(model, PROMPT), app_content,
                     lambda read: read.last_name == "result" and
                     json.loads(read.last_data).get("state") == "complete")
-    run_direct = timed("direct", lambda: direct.stream(body), _direct_content,
+    run_direct = timed("direct", lambda: direct.stream(body), direct_content,
                        lambda read: read.last_data == "[DONE]")
     _pairs(cfg.warmup_streams, run_app, run_direct, time.monotonic() + 30)
     for samples in (*relay.values(), *reach.values()):  # the warm-up does not count either

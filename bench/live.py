@@ -5,7 +5,9 @@ PLAYGROUND_LIVE_MARKDOWN=1 and one with 0, measured in the same rounds: each rou
 same 20 KB markdown reply (64-character chunks, one every 5 ms: a fast model) through both, in
 alternating order (AB, BA, ...), so a busy machine's drift hits both alike. Every chunk carries
 the upstream's send time, so the delay from the upstream's write to this client's read is
-known per chunk. CPU is what the app's workers used during a round, per stream.
+known per chunk. CPU is what the app's workers used during a round, per stream. A third side,
+the same stream read straight from the upstream by the same client, is the control: the delay
+this machine adds with no app in between (its scheduler, the client's own reads).
 """
 
 from __future__ import annotations
@@ -15,8 +17,8 @@ import json
 import time
 
 from bench import procs
-from bench.client import Playground, sse_events
-from bench.latency import TOKEN_TIME
+from bench.client import Direct, Playground, chat_body, sse_events
+from bench.latency import TOKEN_TIME, direct_content
 from bench.stats import median, percentile, spread, summary
 
 PROMPT = "Write a long answer with code."
@@ -42,6 +44,20 @@ def stream_once(playground: Playground, model: str) -> dict:
     return {"delays": delays, "snapshots": snapshots, "bytes": size}
 
 
+def direct_once(direct: Direct, body: dict) -> list:
+    """The same stream straight from the upstream: its per-chunk delays."""
+    response = direct.stream(body)
+    delays, last = [], ""
+    for arrival, name, data in sse_events(response):
+        text = direct_content(name, data)
+        if text:
+            delays += [(arrival - int(t)) / 1e6 for t in TOKEN_TIME.findall(text)]
+        last = data
+    if response.status != 200 or last.strip() != "[DONE]" or not delays:
+        raise RuntimeError(f"the direct stream failed ({response.status})")
+    return delays
+
+
 def workers_cpu(app) -> float:
     return sum(v for pid, v in procs.tree_cpu(app.proc.pid).items() if pid != app.proc.pid)
 
@@ -58,9 +74,11 @@ def live_markdown(cfg) -> dict:
                 {**cfg.extra_env, "PLAYGROUND_LIVE_MARKDOWN": flag})
         for side in sides.values():
             side["client"] = Playground(side["app"].port)
+        direct, body, control = Direct(upstream.port), chat_body(model, PROMPT, True), []
         for side in sides.values():  # warm-up: templates, lexers, pools; not counted
             for _ in range(2):
                 stream_once(side["client"], model)
+        direct_once(direct, body)
         for side in sides.values():
             side.update(delays=[], round_p99=[], round_cpu=[], snapshots=[], bytes=[])
         for round_no in range(cfg.rounds):
@@ -76,6 +94,7 @@ def live_markdown(cfg) -> dict:
                     side["snapshots"].append(got["snapshots"])
                     side["bytes"].append(got["bytes"])
                     side.setdefault("this_round", []).extend(got["delays"])
+                control += direct_once(direct, body)
             for name, side in sides.items():
                 side["round_p99"].append(percentile(side.pop("this_round"), 99))
                 side["round_cpu"].append(used[name] * 1000 / cfg.live_streams)
@@ -85,7 +104,8 @@ def live_markdown(cfg) -> dict:
             if "app" in side:
                 side["app"].proc.stop()
         upstream.proc.stop()
-    out: dict = {"model": model, "streams_per_side": cfg.rounds * cfg.live_streams}
+    out: dict = {"model": model, "streams_per_side": cfg.rounds * cfg.live_streams,
+                 "direct": {"relay_ms": summary(control)}}
     for name, side in sides.items():
         out[name] = {"relay_ms": summary(side["delays"]),
                      "relay_p99_rounds_ms": spread(side["round_p99"]),

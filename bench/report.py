@@ -145,6 +145,11 @@ def live_rows(r: dict) -> list[dict]:
             _row("(f) live markdown off: per-chunk relay delay, same reply: p99", "report",
                  f"{_ms(off['relay_ms']['p99'])} (max {_ms(off['relay_ms']['max'])}, median "
                  f"{_ms(off['relay_ms']['median'])}, {off['relay_ms']['n']} chunks)")]
+    if "direct" in r:  # results from before the control was measured have none
+        direct = r["direct"]["relay_ms"]
+        rows.append(_row("(f) control: the same reply straight from the upstream: p99", "report",
+                         f"{_ms(direct['p99'])} (max {_ms(direct['max'])}, median "
+                         f"{_ms(direct['median'])}, {direct['n']} chunks)"))
     for name, side in (("on", on), ("off", off)):
         low, high = side["cpu_spread_ms"]
         rows.append(_row(f"(f) live markdown {name}: app CPU per 20 KB stream", "report",

@@ -159,6 +159,7 @@ def check_totals(sizes: list[int]) -> None:
 # A stored run never holds image bytes: each data: URL of its messages becomes a reference to
 # the images table (its type, SHA-256 and size), and is made a data: URL again to be re-sent
 # or exported. The reference is no URL a provider or a browser would try to fetch.
+REF_PREFIX = "image-ref:"  # how a stored image's reference URL begins
 REF_URL = re.compile(r"image-ref:(image/[a-z+.-]+):([0-9a-f]{64}):(\d{1,9})\Z")
 
 

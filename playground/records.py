@@ -89,7 +89,8 @@ def export_record(row, inflate=None) -> dict:
     data = stored(row.data)
     run = Run.from_dict(data)
     usage = run.usage
-    if inflate is not None and isinstance(run.request, dict):
+    # Only a run whose messages refer to stored images has any to inflate (most have none).
+    if inflate is not None and isinstance(run.request, dict) and images.REF_PREFIX in row.data:
         try:
             run.request = {**run.request, "messages": inflate(run.request.get("messages"))}
             run.template = inflate(run.template) if run.template else run.template

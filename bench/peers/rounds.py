@@ -18,7 +18,7 @@ from functools import partial
 from bench import procs
 from bench.client import Direct, Playground, chat_body, sse_events
 from bench.concurrency import run_loadgen, summarise
-from bench.latency import _app_content, _direct_content, _read_stream
+from bench.latency import app_content, direct_content, read_stream
 from bench.peers.servers import Server
 from bench.stats import median, percentile
 
@@ -136,15 +136,15 @@ def stream_calls(lineup: Lineup, model: str, tokens: int) -> dict[str, Callable[
     for server in lineup.servers:
         if server.name == "app":
             send = partial(Playground(server.port).stream, model, PROMPT)
-            content_of, done = _app_content, _app_done
+            content_of, done = app_content, _app_done
         else:
             send = partial(Direct(server.port, server.headers).stream, body)
-            content_of, done = _direct_content, _openai_done
+            content_of, done = direct_content, _openai_done
 
         def call(name=server.name, send=send, content_of=content_of, done=done) -> dict:
             start = time.monotonic_ns()
             response = send()
-            read = _read_stream(sse_events(response), content_of)
+            read = read_stream(sse_events(response), content_of)
             if response.status != 200 or not done(read) or len(read.relay_ms) != tokens \
                     or read.received_ns is None or read.first_ns is None:
                 raise RuntimeError(f"{name} stream failed ({response.status}, "
