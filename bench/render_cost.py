@@ -16,7 +16,7 @@ import time
 
 from bench.content import COSTLY_SHAPES, big_completion, costliest_formatted, markdown_reply
 from bench.stats import median, spread, summary
-from playground import diff, markdown_cost, render, timeline
+from playground import diff, markdown, markdown_cost, render, timeline
 from playground.run import Run
 
 # A fast model: 6 characters every 1.5 ms (4,000 characters a second).
@@ -35,20 +35,20 @@ def _cases() -> dict:
 
 def _build() -> dict:
     # Just under MARKDOWN_LIMIT: the biggest reply that is still parsed as markdown.
-    big_md = markdown_reply(render.MARKDOWN_LIMIT - 1_000)
+    big_md = markdown_reply(markdown.MARKDOWN_LIMIT - 1_000)
     big_json = big_completion(1_000_000)
     run = Run(request={"model": "bench/logprobs", "messages": []}, endpoint="bench",
               response=big_json, total_ms=1000.0)
-    half = render.MARKDOWN_LIMIT // 2
+    half = markdown.MARKDOWN_LIMIT // 2
     return {**_diff_cases(), **_timeline_cases(),
-        "markdown_200k": (render.markdown_html, big_md, "200 KB reply, code blocks, tables"),
+        "markdown_200k": (markdown.markdown_html, big_md, "200 KB reply, code blocks, tables"),
         "json_tree_1mb": (render.json_tree, big_json, "1 MB response JSON as a tree"),
         "present_1mb": (render.present, run, "everything _result.html needs, 1 MB JSON"),
-        "a_underscore_100k": (render.markdown_html, "a_" * half, "'a_' x 100,000"),
-        "star_a_100k": (render.markdown_html, "*a" * half, "'*a' x 100,000"),
-        "backtick_a_100k": (render.markdown_html, "`a" * half, "'`a' x 100,000"),
-        "lt_200k": (render.markdown_html, "<" * render.MARKDOWN_LIMIT, "200,000 '<'"),
-        "over_limit": (render.markdown_html, "a" * (render.MARKDOWN_LIMIT + 1),
+        "a_underscore_100k": (markdown.markdown_html, "a_" * half, "'a_' x 100,000"),
+        "star_a_100k": (markdown.markdown_html, "*a" * half, "'*a' x 100,000"),
+        "backtick_a_100k": (markdown.markdown_html, "`a" * half, "'`a' x 100,000"),
+        "lt_200k": (markdown.markdown_html, "<" * markdown.MARKDOWN_LIMIT, "200,000 '<'"),
+        "over_limit": (markdown.markdown_html, "a" * (markdown.MARKDOWN_LIMIT + 1),
                        "just over MARKDOWN_LIMIT (plain text)"),
         **_worst_cases(),
     }
@@ -58,9 +58,9 @@ def _worst_cases() -> dict:
     """Each costly shape at the most of it that is still formatted: the ≤ 100 ms target."""
     cases = {}
     for name in COSTLY_SHAPES:
-        text = costliest_formatted(name, markdown_cost.BUDGET_US, render.MARKDOWN_LIMIT,
+        text = costliest_formatted(name, markdown_cost.BUDGET_US, markdown.MARKDOWN_LIMIT,
                                    markdown_cost.estimate)
-        cases[f"worst: {name}"] = (render.markdown_html, text,
+        cases[f"worst: {name}"] = (markdown.markdown_html, text,
                                    f"worst formatted case: {name}, {len(text):,} chars")
     return cases
 
@@ -115,7 +115,7 @@ def _size(arg) -> int:
 
 def _feed(text: str) -> tuple[float, list[float], list[int], float, int | None]:
     """Feed a reply in deltas, snapshotting when due: (total ms, per snapshot, where, ...)."""
-    live, now, at, per_snapshot = render.LiveMarkdown(), 0.0, [], []
+    live, now, at, per_snapshot = markdown.LiveMarkdown(), 0.0, [], []
     started = time.perf_counter()
     for start in range(0, len(text), LIVE_DELTA):
         now += LIVE_STEP_MS
@@ -142,7 +142,7 @@ def _live(size: int, rounds: int, out) -> None:
     full = []
     for end in at[::every]:
         begun = time.perf_counter()
-        render.markdown_html(text[:end])
+        markdown.markdown_html(text[:end])
         full.append((time.perf_counter() - begun) * 1000)
     out.send({"chars": len(text), "arrival_ms": arrival, "snapshots": len(at),
               "total_ms": median(totals), "total_spread_ms": spread(totals),

@@ -18,7 +18,6 @@ its slot taken in the reserving process until the lane's deadline has passed.
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -37,6 +36,7 @@ from playground.live import LIVE
 from playground.owners import current_owner
 from playground.providers import CUSTOM, Choice, ProviderRefused, Providers, visitor_key
 from playground.records import partial_response
+from playground.relay import event
 from playground.run import Run
 from playground.store import Store, current_store
 
@@ -287,10 +287,6 @@ def _log(run: Run, choice: Choice) -> None:
 
 
 # -- with JavaScript: one lane per /stream request, with its token ---------------------------
-def _event(name: str, data) -> str:
-    return f"event: {name}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
-
-
 def stream_lane(token: str, render_lane: Callable[[str, Run], str]) -> Response:
     """Stream one reserved lane to the page; its place and slot were taken already."""
     store, owner = current_store(), current_owner()
@@ -343,10 +339,10 @@ def stream_lane(token: str, render_lane: Callable[[str, Run], str]) -> Response:
         _save(store, lane.run_id, _conclude(call.run))
 
     def generate():
-        yield _event("start", {"model": call.run.request.get("model"), "lane": lane.lane})
+        yield event("start", {"model": call.run.request.get("model"), "lane": lane.lane})
         try:
             for kind, text in call:
-                yield _event(kind, text)
+                yield event(kind, text)
                 if kind != "reasoning":
                     live.add(text)
                 if live.halted:
@@ -357,7 +353,7 @@ def stream_lane(token: str, render_lane: Callable[[str, Run], str]) -> Response:
             raise
         finally:
             end()
-        yield _event("result", {"html": render_lane(lane.run_id, call.run),
+        yield event("result", {"html": render_lane(lane.run_id, call.run),
                                 "state": call.run.state, "lane": lane.lane})
 
     response = Response(stream_with_context(generate()), mimetype="text/event-stream",

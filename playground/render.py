@@ -17,11 +17,6 @@ from pygments.lexers import get_lexer_by_name
 from playground import codegen, images, transcript
 from playground.markdown import FORMATTER, LEXERS, markdown_html, sanitize
 
-# bench/render_cost.py still reads these two as render.*: drop them once it imports them
-# from playground.markdown (bench/ is outside this change).
-from playground.markdown import MARKDOWN_LIMIT as MARKDOWN_LIMIT
-from playground.markdown import LiveMarkdown as LiveMarkdown
-
 TREE_LIMIT = 2_000_000  # characters of JSON drawn as a foldable tree; beyond, plain text
 # Characters of Get code coloured by Pygments; beyond (a very long prompt), escaped plain text.
 CODE_HIGHLIGHT_LIMIT = 100_000
