@@ -160,11 +160,11 @@ def check_totals(sizes: list[int]) -> None:
 # the images table (its type, SHA-256 and size), and is made a data: URL again to be re-sent
 # or exported. The reference is no URL a provider or a browser would try to fetch.
 REF_PREFIX = "image-ref:"  # how a stored image's reference URL begins
-REF_URL = re.compile(r"image-ref:(image/[a-z+.-]+):([0-9a-f]{64}):(\d{1,9})\Z")
+REF_URL = re.compile(REF_PREFIX + r"(image/[a-z+.-]+):([0-9a-f]{64}):(\d{1,9})\Z")
 
 
 def ref_url(image: Image) -> str:
-    return f"image-ref:{image.mime}:{image.ref}:{image.size}"
+    return f"{REF_PREFIX}{image.mime}:{image.ref}:{image.size}"
 
 
 def parse_ref_url(url) -> tuple[str, str, int] | None:
