@@ -34,7 +34,8 @@ from playground.comparisons import TOKEN_SECONDS, Comparisons
 from playground.errors import UpstreamError
 from playground.live import LIVE
 from playground.owners import current_owner
-from playground.providers import CUSTOM, Choice, ProviderRefused, Providers, visitor_key
+from playground.page import providers
+from playground.providers import CUSTOM, Choice, ProviderRefused, visitor_key
 from playground.records import partial_response
 from playground.relay import event
 from playground.run import Run
@@ -60,10 +61,6 @@ class Reservation:
     releases: list[Callable[[], None]]
     owner: str
     tokens: list[str] = field(default_factory=list)
-
-
-def providers() -> Providers:
-    return current_app.extensions["providers"]
 
 
 def comparisons(store: Store | None = None) -> Comparisons:
