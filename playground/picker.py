@@ -17,6 +17,7 @@ from typing import ClassVar
 from flask import Blueprint, current_app, jsonify, render_template, request
 from werkzeug.datastructures import MultiDict
 
+from playground import offload
 from playground.budget import OverBudget
 from playground.catalogue import Model
 from playground.cost import NOT_INCLUDED, Estimate, format_usd, preflight_compare
@@ -291,7 +292,7 @@ def conclude(run: Run, provider: str | None) -> Run:
     parameters = models.parameters(model, wait=False) if models else None
     accepted = parameters.accepted if parameters else None
     if _parses_reply(run.request):
-        run.audit = offload(audit_lines, run, model, accepted)
+        run.audit = offload.call(audit_lines, run, model, accepted)
     else:
         run.audit = audit_lines(run, model, accepted)
     return run
@@ -303,15 +304,3 @@ def _parses_reply(request) -> bool:
     response_format = request.get("response_format")
     return request.get("logprobs") is True or isinstance(response_format, dict) and \
         response_format.get("type") in ("json_object", "json_schema")
-
-
-def offload(function, *args):
-    """Call ``function`` in a native thread under gevent (CPU work would stall every green
-    thread of the worker); directly otherwise."""
-    try:
-        from gevent import get_hub, monkey
-    except ImportError:  # pragma: no cover - gevent is a requirement
-        return function(*args)
-    if not monkey.is_module_patched("threading"):
-        return function(*args)
-    return get_hub().threadpool.apply(function, args)

@@ -32,7 +32,7 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.engine import Engine
 
-from playground import images, listing, migrations, search, spend, uploads
+from playground import images, listing, migrations, offload, search, spend, uploads
 from playground.errors import scrub
 from playground.listing import COUNT_LIMIT, Cursor, Listing
 from playground.records import (
@@ -495,9 +495,22 @@ class Store:
 
     def export_lines(self, owner: str, batch: int = 500) -> Iterator[bytes]:
         """Every run of an owner as JSON Lines, oldest first, a batch of lines per piece
-        (a piece per line would cost the server a write each)."""
+        (a piece per line would cost the server a write each).
+
+        A batch is encoded on a native thread while the next one is read, so the database
+        finds rows while this process writes lines. A batch that refers to stored images is
+        encoded here instead: inflating them reads the database, which that thread must not.
+        """
+        inflate = functools.partial(self.images.inflate, owner)
+        pending = None
         for rows in self._exported(owner, batch):
-            yield b"".join(map(json_line, self._records(owner, rows)))
+            job = offload.Ready(_lines(rows, inflate)) if _refers_to_images(rows) else \
+                offload.spawn(_lines, rows)
+            if pending is not None:
+                yield pending.get()
+            pending = job
+        if pending is not None:
+            yield pending.get()
 
     def _records(self, owner: str, rows) -> Iterator[dict]:
         """The export records of rows of an owner's, their images inflated."""
@@ -523,6 +536,14 @@ class Store:
             if len(rows) < batch:
                 return
             after = Cursor("t", rows[-1].created_at, rows[-1].pk)
+
+
+def _lines(rows, inflate=None) -> bytes:
+    return b"".join(json_line(export_record(row, inflate)) for row in rows)
+
+
+def _refers_to_images(rows) -> bool:
+    return any(images.REF_PREFIX in row.data for row in rows)
 
 
 # -- the application's store ---------------------------------------------------------------

@@ -166,7 +166,7 @@ def test_a_schema_check_runs_in_a_native_thread_under_gevent(monkeypatch):
 
     from gevent import monkey
 
-    from playground.picker import offload
+    from playground.offload import call as offload
 
     here = threading.get_ident()
     assert offload(threading.get_ident) == here  # no gevent patching: called in place
