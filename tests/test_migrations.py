@@ -23,12 +23,15 @@ from alembic.runtime.migration import MigrationContext
 from playground import migrations
 from playground.store import Store, engine_for, metadata
 from tests.helpers import PROMPT, Page, submit
+from tests.test_store import make_run
 
 FIXTURE = json.loads((Path(__file__).parent / "fixtures" / "v1_history.json").read_text())
-# The newest revision: compare_lanes, the merge point of the parallel branches before it
-# (run_search_index beside conversations and spend_rollup; docs/storage.md, "Parallel branches").
-HEADS = ("compare_lanes",)
-LATER = ("compare_lanes", "conversations", "run_search_index", "spend_rollup")  # sorted
+# The newest revision: runs_lz4, on compare_lanes, the merge point of the parallel branches
+# before it (run_search_index beside conversations and spend_rollup; docs/storage.md,
+# "Parallel branches").
+HEADS = ("runs_lz4",)
+LATER = ("compare_lanes", "conversations", "run_search_index", "runs_lz4",
+         "spend_rollup")  # sorted
 
 # -- the schema as the release before Alembic created it (store.py / runs.py at 5d0fa66) -------
 v1 = sa.MetaData()
@@ -434,3 +437,39 @@ def test_the_spend_revision_rolls_up_the_runs_already_kept(v1_app, db_url):
     assert totals.all.runs == len(FIXTURE["rows"]) and totals.all.billed_runs == 1
     assert totals.all.billed_usd == pytest.approx(0.000123) and totals.all.estimated_runs == 0
     assert sources == {"fake/cost": "billed"}
+
+
+def _compression(conn) -> dict:
+    """How each large text column of runs is compressed: its setting, and a new long value's."""
+    settings = dict(conn.execute(sa.text(
+        "SELECT attname, attcompression FROM pg_attribute WHERE attrelid = 'runs'::regclass"
+        " AND attname IN ('data', 'reply', 'turns')")).all())
+    written = conn.execute(sa.text(
+        "SELECT pg_column_compression(data) FROM runs ORDER BY pk DESC LIMIT 1")).scalar()
+    return {**settings, "written": written}
+
+
+def test_runs_new_long_values_are_compressed_with_lz4_on_postgresql(db_url, upstream):
+    """A long reply kept after the upgrade is stored LZ4-compressed on PostgreSQL (faster to
+    read back for an export); the downgrade puts the server's default back. SQLite keeps its
+    columns as they were: the revision applies and changes nothing there."""
+    store = Store(engine_for(db_url))
+    store.create()
+    with store.engine.begin() as conn:
+        assert migrations.current(conn) == HEADS
+        if conn.dialect.name != "postgresql":
+            assert {c["name"] for c in sa.inspect(conn).get_columns("runs")} >= {"data"}
+            store.engine.dispose()
+            return
+    long_reply = " ".join(f"word{n}" for n in range(2000))  # ~18 KB: compressed, out of line
+    run_id = store.save(make_run(reply=long_reply), "alice")
+    with store.engine.begin() as conn:
+        assert _compression(conn) == {"data": "l", "reply": "l", "turns": "l", "written": "lz4"}
+        command.downgrade(migrations.config(conn), "compare_lanes")
+    with store.engine.begin() as conn:
+        assert set(_compression(conn).values()) == {"", "lz4"}  # the default; the value kept
+        row, _run = store.get(run_id, "alice")
+        assert row.reply == long_reply  # and it reads the same
+        migrations.upgrade(conn)
+    assert at(db_url) == HEADS
+    store.engine.dispose()
