@@ -25,6 +25,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from playground.forms import (
@@ -33,12 +34,14 @@ from playground.forms import (
     finite,
     not_huge,
     printable,
+    select_choices,
     too_deep,
 )
 from playground.records import prompt_of
 
 MIN_LANES, MAX_LANES = 2, 4
-EFFORTS = [("", "Not sent"), ("low", "low"), ("medium", "medium"), ("high", "high")]
+EFFORTS = [SelectChoice("", "Not sent"), SelectChoice("low"), SelectChoice("medium"),
+           SelectChoice("high")]
 RESERVED_LANE = {"model", "messages", "stream", "stream_options", "seed"}
 CONVERSATION = ("messages", "tools", "tool_choice")  # what every lane sends alike
 NOT_KEPT = {"csrf_token", "action", "user_key"}  # never saved with a comparison
@@ -90,7 +93,7 @@ class CompareForm(FlaskForm):
         super().__init__(*args, **kwargs)
         self.conversation, self.max_tokens_cap = conversation, max_tokens_cap
         for lane in self.lanes:
-            lane.provider.choices = list(provider_choices)
+            lane.provider.choices = select_choices(provider_choices)
 
     def validate(self, extra_validators=None) -> bool:
         """The lanes and the conversation: nothing is reserved unless both pass."""

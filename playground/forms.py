@@ -29,6 +29,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import (
     DataRequired,
     Length,
@@ -80,6 +81,11 @@ def not_huge(form, field) -> None:
 def printable(form, field) -> None:
     if field.data and CONTROL_CHARS.search(field.data):
         raise ValidationError("Model names cannot contain control or invisible characters.")
+
+
+def select_choices(pairs) -> list[SelectChoice]:
+    """(value, label) pairs as a SelectField's choices."""
+    return [SelectChoice(value, label) for value, label in pairs]
 
 
 ROLE_CHOICES = list(ROLES)  # drawn by _turn.html; the form only checks the value
@@ -173,11 +179,13 @@ class ConversationForm(StructuredFields, FlaskForm):
                                 for name in self.variable_names}
         names = tool_names(self.tools.data or "")
         chosen = self.tool_choice.data or ""
-        self.tool_choice.choices = [("", "Default (not sent)"), ("auto", "auto"),
-                                    ("none", "none"), ("required", "required"),
-                                    *((f"function:{name}", f"Only {name}") for name in names)]
-        if chosen and chosen not in dict(self.tool_choice.choices):  # kept, and refused
-            self.tool_choice.choices.append((chosen, chosen.removeprefix("function:")))
+        self.tool_choice.choices = [SelectChoice("", "Default (not sent)"), SelectChoice("auto"),
+                                    SelectChoice("none"), SelectChoice("required"),
+                                    *(SelectChoice(f"function:{name}", f"Only {name}")
+                                      for name in names)]
+        if chosen and chosen not in {choice.value for choice in self.tool_choice.choices}:
+            self.tool_choice.choices.append(  # kept, and refused
+                SelectChoice(chosen, chosen.removeprefix("function:")))
 
     def _posted_text(self, name: str) -> str:
         value = self.posted.get(name, "") if self.posted else ""

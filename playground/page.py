@@ -16,7 +16,7 @@ from playground.composer import (
 )
 from playground.conversation import ROLES
 from playground.editor import default_turns, write_turns
-from playground.forms import ConversationForm
+from playground.forms import ConversationForm, select_choices
 from playground.owners import current_owner
 from playground.providers import CUSTOM, Providers
 from playground.render import present
@@ -46,7 +46,7 @@ def conversation_form(formdata, extra_errors: dict | None = None) -> Conversatio
     form = ConversationForm(formdata, max_tokens_cap=config["PLAYGROUND_MAX_TOKENS_CAP"],
                             prompt_cap=config["PLAYGROUND_PROMPT_CAP"], images=images(),
                             extra_errors=extra_errors)
-    form.provider.choices = providers().choices()
+    form.provider.choices = select_choices(providers().choices())
     return form
 
 
