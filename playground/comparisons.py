@@ -21,8 +21,9 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from playground import uploads
+from playground.database import column_text, findable
 from playground.run import Run
-from playground.store import Store, _findable, _text
+from playground.store import Store
 from playground.tables import comparisons, lane_tokens, runs
 
 TOKEN_SECONDS = 30.0  # a page opens its lanes' streams at once; a token unused this long expires
@@ -69,7 +70,7 @@ class Comparisons:
         with self._begin() as conn:
             conn.execute(comparisons.insert(), {
                 "id": comparison_id, "owner": owner, "created_at": now,
-                "prompt": _text(prompt), "models": json.dumps([run.model for run in lanes]),
+                "prompt": column_text(prompt), "models": json.dumps([run.model for run in lanes]),
                 "data": json.dumps(data, default=str)})
             for number, run in enumerate(lanes):
                 run.comparison_id, run.lane, run.started_at = comparison_id, number, now
@@ -83,14 +84,14 @@ class Comparisons:
 
     def get(self, comparison_id: str, owner: str):
         """This owner's comparison row, or None (another owner's does not exist)."""
-        if not _findable(comparison_id):
+        if not findable(comparison_id):
             return None
         with self._begin() as conn:
             return conn.execute(sa.select(comparisons).where(
                 comparisons.c.id == comparison_id, comparisons.c.owner == owner)).first()
 
     def get_shared(self, token: str):
-        if not token or not _findable(token):
+        if not token or not findable(token):
             return None
         with self._begin() as conn:
             return conn.execute(sa.select(comparisons).where(
@@ -107,7 +108,7 @@ class Comparisons:
 
     def of_rows(self, owner: str, comparison_ids: list[str]) -> dict[str, dict]:
         """The comparisons of a history page's rows, by id, in one query (models as a list)."""
-        ids = [i for i in comparison_ids if _findable(i)]
+        ids = [i for i in comparison_ids if findable(i)]
         if not ids:
             return {}
         with self._begin() as conn:
@@ -117,7 +118,7 @@ class Comparisons:
 
     def share(self, comparison_id: str, owner: str) -> str | None:
         token = secrets.token_urlsafe(24)
-        if not _findable(comparison_id):
+        if not findable(comparison_id):
             return None
         with self._begin() as conn:
             result = conn.execute(comparisons.update().where(
@@ -126,7 +127,7 @@ class Comparisons:
         return token if result.rowcount else None
 
     def revoke(self, comparison_id: str, owner: str) -> bool:
-        if not _findable(comparison_id):
+        if not findable(comparison_id):
             return False
         with self._begin() as conn:
             return conn.execute(comparisons.update().where(
@@ -135,7 +136,7 @@ class Comparisons:
 
     def delete(self, comparison_id: str, owner: str) -> bool:
         """Delete the comparison and its lane runs."""
-        if not _findable(comparison_id):
+        if not findable(comparison_id):
             return False
         with self._begin() as conn:
             gone = conn.execute(comparisons.delete().where(

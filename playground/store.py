@@ -32,12 +32,11 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.engine import Engine
 
-from playground import images, listing, migrations, offload, search, spend, uploads
+from playground import exports, images, listing, migrations, search, spend, uploads
+from playground.database import column_text, engine_for, findable
 from playground.errors import scrub
 from playground.listing import COUNT_LIMIT, Cursor, Listing
 from playground.records import (
-    export_record,
-    json_line,
     partial_response,
     prompt_of,
     reply_of,
@@ -52,45 +51,6 @@ STATES = ("running", *FINISHED, "interrupted")  # the states the history can fil
 
 # The history lists a comparison once, as its first lane's row (compare.py draws it whole).
 LISTED = sa.or_(runs.c.comparison_id.is_(None), runs.c.lane == 0)
-
-
-def engine_for(url: str) -> Engine:
-    """An engine for DATABASE_URL: SQLite in WAL mode, or PostgreSQL through psycopg 3."""
-    if url.startswith(("postgres://", "postgresql://")):
-        url = "postgresql+psycopg://" + url.split("://", 1)[1]
-    if not url.startswith("sqlite"):
-        # A database host that does not answer costs a run 5 s, not the TCP timeout.
-        connect = {"connect_timeout": 5} if url.startswith("postgresql") else {}
-        return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20,
-                                connect_args=connect)
-    if sa.engine.make_url(url).database in (None, "", ":memory:"):
-        # One in-memory database shared by every thread (a throwaway run: nothing is kept).
-        return sa.create_engine(url, connect_args={"check_same_thread": False},
-                                poolclass=sa.pool.StaticPool)
-    # timeout is SQLite's busy timeout: a writer waits for the lock instead of failing.
-    engine = sa.create_engine(url, connect_args={"timeout": 30}, pool_size=10, max_overflow=20)
-
-    @sa.event.listens_for(engine, "connect")
-    def _pragmas(connection, _record) -> None:
-        cursor = connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
-        cursor.execute("PRAGMA synchronous=NORMAL")  # durable at checkpoints; safe with WAL
-        cursor.execute("PRAGMA busy_timeout=30000")
-        cursor.close()
-
-    return engine
-
-
-def _text(value) -> str:
-    """Text a database column accepts: no NUL (PostgreSQL refuses it), no lone surrogates."""
-    if not isinstance(value, str):
-        return ""
-    return value.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
-
-
-def _findable(key) -> bool:
-    """Whether a run id or share token from a URL could be stored: PostgreSQL refuses NUL."""
-    return isinstance(key, str) and "\x00" not in key
 
 
 class Saved(NamedTuple):
@@ -181,18 +141,18 @@ class Store:
         usage = run.usage
         return {
             "created_at": run.started_at,
-            "model": _text(str(run.request.get("model", "")))[:200],
-            "prompt": _text(prompt_of(run.request)),
-            "turns": _text(turns_of(run.request)),
-            "reply": _text(scrub(reply_of(run.response), self.secrets)),
+            "model": column_text(str(run.request.get("model", "")))[:200],
+            "prompt": column_text(prompt_of(run.request)),
+            "turns": column_text(turns_of(run.request)),
+            "reply": column_text(scrub(reply_of(run.response), self.secrets)),
             "state": state, "status": run.status,
             "error_kind": run.error.kind if run.error else None, "stream": run.stream,
             "prompt_tokens": usage.prompt, "completion_tokens": usage.completion,
             "total_tokens": usage.total, "latency_ms": run.total_ms,
             "cost_usd": usage.cost_usd, "cost_source": usage.cost_source, "data": data,
-            "parent_id": run.parent_id if _findable(run.parent_id) else None,
+            "parent_id": run.parent_id if findable(run.parent_id) else None,
             "turn_count": len(messages) if isinstance(messages, list) else None,
-            "comparison_id": run.comparison_id if _findable(run.comparison_id) else None,
+            "comparison_id": run.comparison_id if findable(run.comparison_id) else None,
             "lane": run.lane if isinstance(run.lane, int) else None,
         }, found
 
@@ -254,7 +214,7 @@ class Store:
         if not texts:
             return 0
         beat = now or time.time()
-        rows = [{"run_id": run_id, "reply": _text(scrub(text, self.secrets)),
+        rows = [{"run_id": run_id, "reply": column_text(scrub(text, self.secrets)),
                  "heartbeat_at": beat} for run_id, text in texts]
         with self._begin() as conn:
             return conn.execute(_PROGRESS, rows).rowcount
@@ -270,7 +230,7 @@ class Store:
 
     def halt(self, run_id: str, text: str, state: str = "shutdown") -> bool:
         """End a run that is still running with its text so far (the server is stopping)."""
-        text = _text(scrub(text, self.secrets))
+        text = column_text(scrub(text, self.secrets))
         with self._begin() as conn:
             result = conn.execute(runs.update().where(runs.c.id == run_id,
                                                       runs.c.state == "running")
@@ -289,7 +249,7 @@ class Store:
         return result.rowcount > 0
 
     def delete(self, run_id: str, owner: str) -> bool:
-        if not _findable(run_id):
+        if not findable(run_id):
             return False
         with self._begin() as conn:
             result = conn.execute(runs.delete().where(runs.c.id == run_id,
@@ -304,7 +264,7 @@ class Store:
     def share(self, run_id: str, owner: str) -> str | None:
         """A new read-only link token (192 bits); an earlier link of this run stops working."""
         token = secrets.token_urlsafe(24)
-        if not _findable(run_id):
+        if not findable(run_id):
             return None
         with self._begin() as conn:
             result = conn.execute(runs.update().where(runs.c.id == run_id, runs.c.owner == owner)
@@ -312,7 +272,7 @@ class Store:
         return token if result.rowcount else None
 
     def revoke(self, run_id: str, owner: str) -> bool:
-        if not _findable(run_id):
+        if not findable(run_id):
             return False
         with self._begin() as conn:
             result = conn.execute(runs.update().where(runs.c.id == run_id, runs.c.owner == owner)
@@ -393,12 +353,12 @@ class Store:
 
     def get(self, run_id: str, owner: str) -> tuple[sa.Row, Run] | None:
         """A run of this owner (its row and its Run), or None: others' runs do not exist."""
-        if not _findable(run_id):
+        if not findable(run_id):
             return None
         return self._one(sa.and_(runs.c.id == run_id, runs.c.owner == owner))
 
     def get_shared(self, token: str) -> tuple[sa.Row, Run] | None:
-        if not token or not _findable(token):
+        if not token or not findable(token):
             return None
         return self._one(runs.c.share_token == token)
 
@@ -408,7 +368,7 @@ class Store:
         columns = (runs.c.id, runs.c.parent_id, runs.c.model, runs.c.prompt,
                    runs.c.created_at, runs.c.turn_count, runs.c.state)
         with self._begin() as conn:
-            while _findable(parent_id) and len(found) < limit and \
+            while findable(parent_id) and len(found) < limit and \
                     parent_id not in {row.id for row in found}:
                 row = conn.execute(sa.select(*columns).where(
                     runs.c.id == parent_id, runs.c.owner == owner)).first()
@@ -420,7 +380,7 @@ class Store:
 
     def _filters(self, owner: str, model: str = "", state: str = "") -> list:
         conditions = [runs.c.owner == owner, LISTED]
-        model = _text(model)  # as the column was written
+        model = column_text(model)  # as the column was written
         if model:
             conditions.append(runs.c.model == model)
         if state == "interrupted":
@@ -440,7 +400,7 @@ class Store:
         ``Listing.newer`` as text); one that does not parse gives the first page. A search
         ranks the newest ``limit`` matches; ``Listing.total`` counts up to ``limit``.
         """
-        conditions, found = self._filters(owner, model, state), search.terms(_text(query))
+        conditions, found = self._filters(owner, model, state), search.terms(column_text(query))
         text = sa.func.substr  # a long reply is read only as far as a snippet looks
         columns = [*self._columns(data=False, text=False),
                    text(runs.c.reply, 1, search.SCAN).label("reply"),
@@ -465,7 +425,7 @@ class Store:
     def matching(self, owner: str, *, query: str = "", model: str = "", state: str = "",
                  limit: int = COUNT_LIMIT) -> int:
         """How many runs match, exactly up to ``limit`` (``limit + 1``: more than that)."""
-        conditions, found = self._filters(owner, model, state), search.terms(_text(query))
+        conditions, found = self._filters(owner, model, state), search.terms(column_text(query))
         with self._reading() as conn:
             if found:
                 return len(listing.window(conn, runs, owner, found, conditions, limit + 1))
@@ -489,33 +449,16 @@ class Store:
             return conn.execute(statement).scalar_one()
 
     def export(self, owner: str, batch: int = 500) -> Iterator[dict]:
-        """Every run of an owner as its export record, oldest first."""
-        for rows in self._exported(owner, batch):
-            yield from self._records(owner, rows)
+        """Every run of an owner as its export record, oldest first (exports.records)."""
+        return exports.records(self._exported(owner, batch), self._inflater(owner))
 
     def export_lines(self, owner: str, batch: int = 500) -> Iterator[bytes]:
-        """Every run of an owner as JSON Lines, oldest first, a batch of lines per piece
-        (a piece per line would cost the server a write each).
+        """Every run of an owner as JSON Lines, oldest first (exports.lines)."""
+        return exports.lines(self._exported(owner, batch), self._inflater(owner))
 
-        A batch is encoded on a native thread while the next one is read, so the database
-        finds rows while this process writes lines. A batch that refers to stored images is
-        encoded here instead: inflating them reads the database, which that thread must not.
-        """
-        inflate = functools.partial(self.images.inflate, owner)
-        pending = None
-        for rows in self._exported(owner, batch):
-            job = offload.Ready(_lines(rows, inflate)) if _refers_to_images(rows) else \
-                offload.spawn(_lines, rows)
-            if pending is not None:
-                yield pending.get()
-            pending = job
-        if pending is not None:
-            yield pending.get()
-
-    def _records(self, owner: str, rows) -> Iterator[dict]:
-        """The export records of rows of an owner's, their images inflated."""
-        inflate = functools.partial(self.images.inflate, owner)
-        return (export_record(row, inflate) for row in rows)
+    def _inflater(self, owner: str):
+        """What makes an owner's stored image references data: URLs again, for an export."""
+        return functools.partial(self.images.inflate, owner)
 
     def _exported(self, owner: str, batch: int) -> Iterator[list]:
         """An owner's rows, as an export reads them, in batches read by keyset (no connection
@@ -536,14 +479,6 @@ class Store:
             if len(rows) < batch:
                 return
             after = Cursor("t", rows[-1].created_at, rows[-1].pk)
-
-
-def _lines(rows, inflate=None) -> bytes:
-    return b"".join(json_line(export_record(row, inflate)) for row in rows)
-
-
-def _refers_to_images(rows) -> bool:
-    return any(images.REF_PREFIX in row.data for row in rows)
 
 
 # -- the application's store ---------------------------------------------------------------
