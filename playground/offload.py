@@ -27,7 +27,8 @@ class Job(Protocol):
         """The job's value (or its exception), waiting for it; under gevent, cooperatively."""
 
 
-def _gevent_patched() -> bool:
+def gevent_patched() -> bool:
+    """Whether this process runs under gevent's monkey-patching (a gevent worker)."""
     monkey = sys.modules.get("gevent.monkey")
     return bool(monkey and monkey.is_module_patched("threading"))
 
@@ -43,7 +44,7 @@ class _Future:
 def spawn(function: Callable, *args) -> Job:
     """Start ``function(*args)`` on a native thread; ``.get()`` its value later."""
     global _pool
-    if _gevent_patched():
+    if gevent_patched():
         from gevent import get_hub
 
         return get_hub().threadpool.spawn(function, *args)
@@ -57,7 +58,7 @@ def spawn(function: Callable, *args) -> Job:
 def call(function: Callable, *args):
     """``function(*args)`` on a native thread under gevent; in place otherwise (a thread of
     the threaded server only waits for the GIL the hop would also need)."""
-    if not _gevent_patched():
+    if not gevent_patched():
         return function(*args)
     return spawn(function, *args).get()
 

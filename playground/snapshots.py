@@ -29,6 +29,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from playground.markdown import LiveMarkdown
+from playground.offload import gevent_patched
 
 POOL_THREADS = 2  # renders at once per process: more only queue for the same GIL
 # A render expected to take less than this runs on the relay loop itself: handing it to a
@@ -41,11 +42,6 @@ SWITCH_INTERVAL_S = 0.001
 log = logging.getLogger("playground")
 _pool_lock = threading.Lock()
 _pool: tuple[int, object] | None = None  # (pid, pool): a forked worker makes its own
-
-
-def _gevent_patched() -> bool:
-    monkey = sys.modules.get("gevent.monkey")
-    return bool(monkey and monkey.is_module_patched("threading"))
 
 
 class _Done:
@@ -68,7 +64,7 @@ def submit(func: Callable, *args) -> _Done:
     global _pool
     with _pool_lock:
         if _pool is None or _pool[0] != os.getpid():
-            if _gevent_patched():
+            if gevent_patched():
                 # gevent's pool runs real OS threads even when threading is patched.
                 from gevent.threadpool import ThreadPool
 
