@@ -19,6 +19,7 @@ import platform
 import random
 import re
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -171,13 +172,30 @@ def _child(args: list[str], env: dict | None = None) -> tuple[str, float, float]
     return out.decode(), seconds, usage.ru_maxrss / 1024
 
 
+EXPORT_ROUNDS = 3
+SERVERS = {"threaded": [], "gevent": ["--gevent"]}  # the dev server's threads; a gevent worker
+
+
 def measure_export(url: str, described: dict) -> dict:
-    """GET /history.jsonl of the heavy owner, streamed, in a process of its own."""
-    out, _seconds, peak = _child([sys.executable, "-m", "bench.history_export", url,
-                                  described["heavy"]])
-    found = json.loads(out)
-    found["peak_rss_mib"] = peak
-    return found
+    """GET /history.jsonl of the heavy owner, streamed, in a process of its own: as a threaded
+    server and as a gevent worker serve it, alternating, EXPORT_ROUNDS each."""
+    found: dict = {server: [] for server in SERVERS}
+    for round_ in range(EXPORT_ROUNDS):
+        for server in (list(SERVERS) if round_ % 2 == 0 else list(SERVERS)[::-1]):
+            out, _seconds, peak = _child([sys.executable, "-m", "bench.history_export", url,
+                                          described["heavy"], *SERVERS[server]])
+            found[server].append({**json.loads(out), "peak_rss_mib": peak})
+    return {server: _export_summary(results) for server, results in found.items()}
+
+
+def _export_summary(results: list[dict]) -> dict:
+    rates = sorted(result["runs_per_s"] for result in results)
+    middle = sorted(results, key=lambda result: result["runs_per_s"])[len(results) // 2]
+    return {**middle, "runs_per_s": statistics.median(rates), "spread": (rates[0], rates[-1]),
+            "rounds": len(results),
+            "grew_mib": max(r["rss_at_end_mib"] - (r["rss_at_tenth_mib"] or 0) for r in results),
+            "peak_rss_mib": max(r["peak_rss_mib"] for r in results),
+            "complete": all(r["runs"] == r["expected"] for r in results)}
 
 
 def measure_prune(url: str, described: dict, admin: str | None) -> dict:

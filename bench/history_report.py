@@ -44,15 +44,15 @@ def rows(kind: str, r: dict) -> list[tuple[str, str, str, str, str]]:
          f"{_ms(r['run_page']['p50'])} ({_spread(r['run_page'])})",
          r["run_page"]["p50"] <= TARGETS["run_page"]),
     ]
-    export = r["export"]
-    grew = export["rss_at_end_mib"] - (export["rss_at_tenth_mib"] or 0)
-    found.append((f"JSONL export of the heavy owner ({export['runs']:,} runs)",
-                  "≥ 15,000 runs/s, flat memory", "",
-                  f"{export['runs_per_s']:,.0f} runs/s; RSS {export['rss_at_tenth_mib']:.0f} "
-                  f"MiB at 10 %, {export['rss_at_end_mib']:.0f} MiB at the end, peak "
-                  f"{export['peak_rss_mib']:.0f} MiB",
-                  export["runs_per_s"] >= TARGETS["export"] and grew < FLAT_MIB
-                  and export["runs"] == export["expected"]))
+    for server, export in r["export"].items():
+        low, high = export["spread"]
+        found.append((f"JSONL export of the heavy owner ({export['runs']:,} runs), {server} "
+                      f"server", "≥ 15,000 runs/s, flat memory", "",
+                      f"{export['runs_per_s']:,.0f} runs/s (rounds {low:,.0f}–{high:,.0f}); "
+                      f"RSS {export['rss_at_tenth_mib']:.0f} MiB at 10 %, grew at most "
+                      f"{export['grew_mib']:.0f} MiB after; peak {export['peak_rss_mib']:.0f} MiB",
+                      export["runs_per_s"] >= TARGETS["export"]
+                      and export["grew_mib"] < FLAT_MIB and export["complete"]))
     prune = r["prune"]
     found.append((f"`flask runs prune` of {prune['deleted']:,} runs", "time, peak RSS", "",
                   f"{prune['seconds']:.1f} s ({prune['deleted'] / prune['seconds']:,.0f} "
