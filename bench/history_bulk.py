@@ -119,5 +119,6 @@ def build(urls: list[str], size: int, say=print) -> dict:
             "light": history.light, "heavy_runs": history.counts.get(history.heavy, 0),
             "light_runs": history.counts.get(history.light, 0),
             "owners": len(history.counts), "planted_one": history.planted_one,
-            "vocabulary": history.words[:200], "seconds": time.monotonic() - started}
+            "vocabulary": history.words[:200], "seconds": time.monotonic() - started,
+            "databases": len(urls)}
 
