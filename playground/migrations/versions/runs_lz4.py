@@ -1,10 +1,10 @@
 """Runs' large text compressed with LZ4 on PostgreSQL, where the server has it.
 
 A run's JSON (``data``), its reply and its turns are usually kilobytes, so PostgreSQL keeps
-them compressed out of line (TOAST). Its default compression, pglz, is slow to decompress:
-reading an owner's runs back for an export spent most of the database's time there
-(bench/README.md, "The export, again"). LZ4 (PostgreSQL 14 and later, when built with it)
-decompresses several times faster at about the same size.
+them compressed out of line (TOAST), and an export decompresses every one it reads. LZ4
+(PostgreSQL 14 and later, when built with it) decompresses faster than the default, pglz, at
+about the same size: on the bench's million-run history the export read 15–31 % more runs per
+second (bench/README.md, "The export, a third time").
 
 Only values written from now on are compressed with LZ4; rows already kept stay as they are
 and read the same (a rewrite, such as ``VACUUM FULL``, would not recompress them either).
