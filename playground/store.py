@@ -47,6 +47,8 @@ from playground.tables import metadata, runs  # noqa: F401 - metadata: migration
 
 log = logging.getLogger(__name__)
 PAGE_SIZE = 25
+# An export reads rows in batches of at most this many, and about this much stored text.
+EXPORT_ROWS, EXPORT_BYTES, EXPORT_FIRST = 2_000, 8 << 20, 100
 STATES = ("running", *FINISHED, "interrupted")  # the states the history can filter by
 
 # The history lists a comparison once, as its first lane's row (compare.py draws it whole).
@@ -448,11 +450,11 @@ class Store:
         with self._begin() as conn:
             return conn.execute(statement).scalar_one()
 
-    def export(self, owner: str, batch: int = 500) -> Iterator[dict]:
+    def export(self, owner: str, batch: int = EXPORT_ROWS) -> Iterator[dict]:
         """Every run of an owner as its export record, oldest first (exports.records)."""
         return exports.records(self._exported(owner, batch), self._inflater(owner))
 
-    def export_lines(self, owner: str, batch: int = 500) -> Iterator[bytes]:
+    def export_lines(self, owner: str, batch: int = EXPORT_ROWS) -> Iterator[bytes]:
         """Every run of an owner as JSON Lines, oldest first (exports.lines)."""
         return exports.lines(self._exported(owner, batch), self._inflater(owner))
 
@@ -462,11 +464,16 @@ class Store:
 
     def _exported(self, owner: str, batch: int) -> Iterator[list]:
         """An owner's rows, as an export reads them, in batches read by keyset (no connection
-        is held between them, and each batch starts where the last ended, in the index)."""
+        is held between them, and each batch starts where the last ended, in the index).
+
+        A batch holds at most ``batch`` rows and about ``EXPORT_BYTES`` of stored text: the
+        first is small, and each next one is sized by the last one's rows, so an owner of small
+        runs is read in few round trips and one of large runs in bounded memory.
+        """
         state = self._columns()[-1]
         columns = (runs.c.pk, runs.c.id, runs.c.created_at, runs.c.model, state, runs.c.reply,
                    runs.c.data)
-        after = None
+        after, limit = None, min(batch, EXPORT_FIRST)
         while True:
             with self._begin() as conn:
                 statement = sa.select(*columns).where(runs.c.owner == owner)
@@ -474,11 +481,13 @@ class Store:
                     statement = statement.where(listing.newer_than(
                         runs.c.created_at, runs.c.pk, after))
                 rows = conn.execute(statement.order_by(runs.c.created_at, runs.c.pk)
-                                    .limit(batch)).all()
+                                    .limit(limit)).all()
             yield rows
-            if len(rows) < batch:
+            if len(rows) < limit:
                 return
             after = Cursor("t", rows[-1].created_at, rows[-1].pk)
+            size = sum(len(row.data) + len(row.reply or "") for row in rows)
+            limit = max(1, min(batch, EXPORT_BYTES * len(rows) // max(size, 1)))
 
 
 # -- the application's store ---------------------------------------------------------------

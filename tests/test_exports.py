@@ -205,3 +205,22 @@ def test_a_run_kept_before_the_audit_exports_as_it_always_did(store):
     assert "audit" not in record and "cost_source" not in record["metrics"]
     assert list(record) == ["id", "created_at", "model", "state", "request", "response",
                             "output", "error", "usage", "metrics", "headers", "events"]
+
+
+def test_batches_follow_the_size_of_the_runs_and_miss_none(store, monkeypatch):
+    """An export reads rows a batch at a time; how many per batch follows their size, so an
+    owner of large runs is read in bounded memory and one of small runs in few round trips."""
+    monkeypatch.setattr("playground.store.EXPORT_FIRST", 4)
+    monkeypatch.setattr("playground.store.EXPORT_BYTES", 60_000)
+    small = [store.save(make_run(reply=f"small {n}"), "alice") for n in range(30)]
+    large = [store.save(make_run(reply=f"large {n} " + "y" * 20_000), "alice") for n in range(9)]
+    batches = list(store._exported("alice", batch=25))
+    assert [len(rows) for rows in batches][:1] == [4]  # the first is small: sizes unknown
+    assert max(len(rows) for rows in batches) == 25  # small runs: the most a batch may hold
+    texts = [len(row.data) + len(row.reply) for rows in batches for row in rows]
+    for rows in batches:  # a batch of large runs stays near the budget
+        if all(row.reply.startswith("large") for row in rows):
+            assert sum(len(row.data) + len(row.reply) for row in rows) <= 60_000 + max(texts)
+            assert len(rows) < 25
+    assert [row.id for rows in batches for row in rows] == small + large  # in order, all once
+    assert [record["id"] for record in lines_of(store)] == small + large
