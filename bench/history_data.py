@@ -5,7 +5,10 @@ Everything is drawn from one seeded generator, so a size always gives the same h
 - 1,000 owners. One heavy owner holds a tenth of the runs (100,000 of 1,000,000); the others
   share the rest unevenly (owner k's weight is 1/(k+1)^0.6), as occasional and regular users do.
 - Words come from a fixed vocabulary of 30,000 made-up words, drawn with a Zipf distribution
-  (s = 1.05), so a few words are everywhere and most are rare.
+  (s = 1.05), so a few words are everywhere and most are rare. They are drawn once into a
+  pool of sentences of twelve (200,000 for a million runs), and each text is made of
+  sentences picked from the pool at random: drawing every word of every run one by one made
+  the drawing, not the databases, the slowest part of building a history.
 - Prompts are about 25 words (log-normal, up to 400), replies about 180 (up to 1,500).
   One run in five has a system prompt, one in ten is a three-turn conversation, one in twenty
   is streamed and keeps every raw event (the heaviest rows). 93 % complete, 4 % errors,
@@ -27,10 +30,12 @@ import random
 from playground.run import Run
 
 SEED = 20261128
-VERSION = 2  # bump when the shape changes: cached databases of another version are rebuilt
+VERSION = 3  # bump when the shape changes: cached databases of another version are rebuilt
 OWNERS = 1_000
 HEAVY_SHARE = 0.10
 VOCABULARY = 30_000
+SENTENCE = 12  # words
+SENTENCES = 200_000  # in the pool, at most
 SPAN_S = 365 * 86400  # the runs cover a year, oldest first
 EPOCH = 1_764_000_000.0  # the first run's time (late 2025): fixed, so a size is reproducible
 SYLLABLES = tuple(c + v for c in "bdfghjklmnprstvz" for v in "aeiou")
@@ -68,7 +73,11 @@ class History:
         self.size = size
         self.rng = random.Random(SEED)
         self.words = vocabulary(self.rng)
-        self.cum = list(itertools.accumulate(1 / (r + 1) ** 1.05 for r in range(VOCABULARY)))
+        cum = list(itertools.accumulate(1 / (r + 1) ** 1.05 for r in range(VOCABULARY)))
+        pool = min(SENTENCES, 1_000 + size // 5)
+        drawn = self.rng.choices(self.words, cum_weights=cum, k=SENTENCE * pool)
+        self.sentences = [" ".join(drawn[at:at + SENTENCE]) + "."
+                          for at in range(0, len(drawn), SENTENCE)]
         token = random.Random(SEED + 1)
         self.heavy = "session:" + _token(token)
         self.owners = [f"session:{_token(token)}" for _ in range(OWNERS - 1)]
@@ -82,11 +91,12 @@ class History:
         self.counts: dict[str, int] = {}
 
     def text(self, words: int) -> str:
-        """``words`` words in sentences of twelve."""
-        drawn = self.rng.choices(self.words, cum_weights=self.cum, k=words)
-        for at in range(11, len(drawn), 12):
-            drawn[at] += "."
-        return " ".join(drawn) + "."
+        """``words`` words: sentences from the pool, the last one cut short if need be."""
+        whole, part = divmod(words, SENTENCE)
+        picked = self.rng.choices(self.sentences, k=whole + (part > 0))
+        if part:
+            picked[-1] = " ".join(picked[-1].split()[:part]) + "."
+        return " ".join(picked)
 
     def _owner(self) -> str:
         if self.rng.random() < HEAVY_SHARE:
@@ -152,10 +162,13 @@ class History:
                       "total_tokens": prompt_tokens + completion}}
         if stream:
             run.ttft_ms = round(rng.uniform(150, 900), 1)
-            run.events = [json.dumps({"id": f"gen-{i}", "object": "chat.completion.chunk",
-                                      "created": int(started), "model": model, "choices": [
-                                          {"index": 0, "delta": {"content": " " + word},
-                                           "finish_reason": None}]}) for word in words]
+            # One chunk per word, as json.dumps writes it: the words are letters and dots,
+            # nothing JSON escapes, so each is set into the chunk's text as it is.
+            head, tail = json.dumps({"id": f"gen-{i}", "object": "chat.completion.chunk",
+                                     "created": int(started), "model": model, "choices": [
+                                         {"index": 0, "delta": {"content": "\0"},
+                                          "finish_reason": None}]}).split('"\\u0000"')
+            run.events = [f'{head}" {word}"{tail}' for word in words]
         return run
 
     def batches(self, size: int = 2_000):

@@ -188,10 +188,14 @@ class Store:
         return rows, kept, [spend.row_of(owner, run) for run, owner in owned]
 
     @staticmethod
-    def write_many(conn, rows: list[dict], kept: list, amounts: list[dict]) -> None:
-        """Write what ``rows_for`` made, in the caller's transaction."""
+    def write_many(conn, rows: list[dict], kept: list, amounts: list[dict], insert=None) -> None:
+        """Write what ``rows_for`` made, in the caller's transaction. ``insert(conn, rows)``
+        writes the rows of ``runs`` instead of an INSERT (a bulk load's COPY)."""
         if rows:
-            conn.execute(runs.insert(), rows)
+            if insert is None:
+                conn.execute(runs.insert(), rows)
+            else:
+                insert(conn, rows)
             for run_id, owner, found in kept:
                 uploads.keep(conn, run_id, owner, found)
             spend.add_many(conn, amounts)
