@@ -7,8 +7,10 @@ production server, `make serve`): the export's reads then wait cooperatively, an
 runs on gevent's native thread pool. Without it, plain threads, as under the dev server.
 
 Streams GET /history.jsonl through the app's test client, as a browser would download it, and
-prints JSON: runs, seconds, runs per second, and the resident memory after 10 % of the runs
-and at the end (flat memory: the two are close).
+prints JSON: runs, seconds, runs per second, the resident memory after each tenth of the runs
+and at the end, and the process's own peak. Then it exports the same runs twice more, untimed,
+and prints the resident memory after each: flat memory means the third export adds nothing
+much to the second (a leak grows with every export; the allocator's arenas settle).
 """
 
 from __future__ import annotations
@@ -25,11 +27,17 @@ import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 
-def rss_mib() -> float:
+def _status(field: str) -> float:
+    """A size from /proc/self/status, in MiB (VmRSS: resident now; VmHWM: the most so far,
+    for this program only: unlike wait4's, it does not carry the parent's size over exec)."""
     for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1]) / 1024
     return 0.0
+
+
+def rss_mib() -> float:
+    return _status("VmRSS")
 
 
 def main(url: str, owner: str) -> None:
@@ -45,17 +53,25 @@ def main(url: str, owner: str) -> None:
                                      if conn.dialect.name == "sqlite" else
                                      "SELECT count(*) FROM runs WHERE owner = %s",
                                      (owner,)).scalar_one()
-    started, lines, at_tenth, size = time.perf_counter(), 0, None, 0
-    response = client.get("/history.jsonl", buffered=False)
-    for chunk in response.response:
+    started, lines, size, tenths = time.perf_counter(), 0, 0, []
+    for chunk in client.get("/history.jsonl", buffered=False).response:
         lines += chunk.count(b"\n")
         size += len(chunk)
-        if at_tenth is None and lines >= total // 10:
-            at_tenth = rss_mib()
-    seconds = time.perf_counter() - started
-    print(json.dumps({"runs": lines, "expected": total, "seconds": seconds,
+        while len(tenths) < 9 and lines >= total * (len(tenths) + 1) // 10:
+            tenths.append(rss_mib())
+    seconds, after = time.perf_counter() - started, [rss_mib()]
+    # The same export twice more, untimed: a leak grows with every one; the allocator's arenas
+    # settle within the first two (threads, batches of several sizes), then stay.
+    again = []
+    for _ in range(2):
+        again.append(sum(chunk.count(b"\n") for chunk in
+                         client.get("/history.jsonl", buffered=False).response))
+        after.append(rss_mib())
+    print(json.dumps({"runs": lines, "expected": total, "again": again, "seconds": seconds,
                       "runs_per_s": lines / seconds, "bytes": size,
-                      "rss_at_tenth_mib": at_tenth, "rss_at_end_mib": rss_mib()}))
+                      "rss_at_tenth_mib": tenths[0] if tenths else None,
+                      "rss_by_tenth_mib": tenths, "rss_after_mib": after,
+                      "rss_at_end_mib": after[-1], "peak_rss_mib": _status("VmHWM")}))
 
 
 if __name__ == "__main__":
