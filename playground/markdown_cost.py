@@ -22,8 +22,8 @@ from __future__ import annotations
 import re
 
 # A reply estimated over this is shown as plain text. The target is 100 ms; the budget keeps
-# 15 % under it, because the bench machine's speed drifts by that much through a day (the same
-# shape measured 94 ms one afternoon and 107 ms that evening).
+# 15 % under it, because the bench machine's speed drifts by that much through a day (nested
+# lists, at the most still formatted, measured 84 ms one afternoon and 107 ms that evening).
 BUDGET_US = 85_000
 HIGHLIGHT_LIMIT = 10_000  # characters of fenced code coloured by Pygments in one reply
 CHAR_US = 0.08  # any character: prose parses at ~0.02-0.1 µs a character
