@@ -69,9 +69,8 @@ def main(url: str, owner: str) -> None:
         after.append(rss_mib())
     print(json.dumps({"runs": lines, "expected": total, "again": again, "seconds": seconds,
                       "runs_per_s": lines / seconds, "bytes": size,
-                      "rss_at_tenth_mib": tenths[0] if tenths else None,
                       "rss_by_tenth_mib": tenths, "rss_after_mib": after,
-                      "rss_at_end_mib": after[-1], "peak_rss_mib": _status("VmHWM")}))
+                      "peak_rss_mib": _status("VmHWM")}))
 
 
 if __name__ == "__main__":

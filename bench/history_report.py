@@ -49,7 +49,7 @@ def rows(kind: str, r: dict) -> list[tuple[str, str, str, str, str]]:
         found.append((f"JSONL export of the heavy owner ({export['runs']:,} runs), {server} "
                       f"server", "≥ 15,000 runs/s, flat memory", "",
                       f"{export['runs_per_s']:,.0f} runs/s (rounds {low:,.0f}–{high:,.0f}); "
-                      f"RSS {export['rss_at_tenth_mib']:.0f} MiB at 10 %, "
+                      f"RSS {export['rss_by_tenth_mib'][0]:.0f} MiB at 10 %, "
                       f"{export['rss_after_mib'][0]:.0f} at its end, "
                       f"{export['rss_after_mib'][2]:.0f} after two more; the third added at "
                       f"most {export['grew_mib']:.0f} MiB; peak {export['peak_rss_mib']:.0f} MiB",
