@@ -490,7 +490,7 @@ class Store:
             if len(rows) < limit:
                 return
             after = Cursor("t", rows[-1].created_at, rows[-1].pk)
-            size = sum(len(row.data) + len(row.reply or "") for row in rows)
+            size = sum(len(row.data) + len(row.reply) for row in rows)
             limit = max(1, min(batch, EXPORT_BYTES * len(rows) // max(size, 1)))
 
 
