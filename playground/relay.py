@@ -64,8 +64,9 @@ def relay(call: Stream, choice: Choice, release: Callable[[], None], store: Stor
         run_id = keep(store, live or None, call.run, owner)
     record = Saved(run_id, call.run.started_at) if run_id else None
     thread = store.thread(call.run.parent_id, owner) if call.run.parent_id else None
-    html = render_template("_result.html", view=present(call.run), record=record,
-                           thread=thread)
+    # Saved, the closed inspect panels load when opened; unsaved, there is nothing to load from.
+    html = render_template("_result.html", view=present(call.run, deferred=record is not None),
+                           record=record, thread=thread)
     yield event("result", {
         "html": html if run_id else str(NOT_SAVED_HTML) + html, "state": call.run.state,
         "label": call.run.label,

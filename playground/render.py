@@ -21,6 +21,10 @@ TREE_LIMIT = 2_000_000  # characters of JSON drawn as a foldable tree; beyond, p
 # Characters of Get code coloured by Pygments; beyond (a very long prompt), escaped plain text.
 CODE_HIGHLIGHT_LIMIT = 100_000
 CODE_BLOCK_CACHED = 2_000  # characters of a code block kept highlighted (256 blocks at most)
+# The inspect panels a streamed result sends closed and empty: each is fetched when it is first
+# opened (static/panels.js, GET /runs/<id>/panels/<name>). Get code alone was 38 KB of a short
+# reply's 66 KB result, and most runs never open it (bench/README.md, "CPU per stream").
+DEFERRED_PANELS = ("events", "code", "timeline")
 
 
 def highlight_code(code: str, lang: str) -> Markup:
@@ -163,8 +167,12 @@ def choice_views(response) -> list[dict]:
     return views
 
 
-def present(run, shared: bool = False) -> dict:
-    """Everything ``_result.html`` shows for a run, computed once (``shared``: for a stranger)."""
+def present(run, shared: bool = False, deferred: bool = False) -> dict:
+    """Everything ``_result.html`` shows for a run, computed once (``shared``: for a stranger).
+
+    ``deferred``: the panels in ``DEFERRED_PANELS`` are left out, each drawn only as its
+    closed ``<details>`` with its summary, and loaded when it is first opened (``panel_view``).
+    """
     response = run.response if isinstance(run.response, dict) else None
     answered = response.get("model") if response else None
     messages = run.request.get("messages") if isinstance(run.request, dict) else None
@@ -179,6 +187,18 @@ def present(run, shared: bool = False) -> dict:
         "hidden_turns": transcript.hidden(messages),
         "response_json": pretty_json(run.response) if run.response is not None else None,
         "response_tree": json_tree(run.response) if run.response is not None else None,
-        "events_text": "\n\n".join(f"data: {e}" for e in run.events) if run.events else None,
-        "code": code_view(run, shared),
+        "events_text": None if deferred else _events_text(run),
+        "code": None if deferred else code_view(run, shared),
+        "deferred": deferred,
     }
+
+
+def panel_view(run, name: str) -> dict:
+    """What one of the ``DEFERRED_PANELS`` shows, and nothing else (``name`` is one of them)."""
+    return {"run": run, "deferred": False,
+            "events_text": _events_text(run) if name == "events" else None,
+            "code": code_view(run) if name == "code" else None}
+
+
+def _events_text(run) -> str | None:
+    return "\n\n".join(f"data: {e}" for e in run.events) if run.events else None

@@ -35,7 +35,7 @@ from playground.page import (
 )
 from playground.providers import CUSTOM, ProviderRefused, visitor_key
 from playground.relay import relay
-from playground.render import code_view, present
+from playground.render import DEFERRED_PANELS, code_view, panel_view, present
 from playground.reopen import with_instructions
 from playground.run import Run
 from playground.snapshots import LiveSnapshots
@@ -132,6 +132,16 @@ def follow(run_id: str):
     html = render_template("_result.html", view=present(run), record=row)
     return jsonify(state=run.state, label=run.label, finished=run.state != "running",
                    html=html), 200, PRIVATE
+
+
+@bp.get("/runs/<run_id>/panels/<name>")
+def panel(run_id: str, name: str):
+    """One inspect panel of a run, which a streamed result loads when it is first opened."""
+    if name not in DEFERRED_PANELS:
+        abort(404)
+    row, run = own_run(run_id)
+    return render_template(f"_{name}.html", view=panel_view(run, name), run=run,
+                           record=row), 200, PRIVATE
 
 
 @bp.app_errorhandler(SQLAlchemyError)

@@ -123,3 +123,9 @@ def stream(client, **fields):
     """POST the form to /stream: the response, and its events as they arrive."""
     response = client.post("/stream", data=form(client, **fields), buffered=False)
     return response, sse_events(response)
+
+
+def opened(client, result: Page, name: str) -> Page:
+    """A streamed result's deferred panel ``name`` as panels.js fills it when it is opened."""
+    url = result.soup.select_one(f"details[data-panel-url$='/panels/{name}']")["data-panel-url"]
+    return Page(client.get(url))

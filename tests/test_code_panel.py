@@ -11,7 +11,16 @@ from playground.codegen import Snippet
 from playground.run import Run
 from playground.store import current_store
 from tests.fake_upstream import REPLY
-from tests.helpers import PROMPT, SENTINEL_KEY, Page, csrf_token, form, sse_events, submit
+from tests.helpers import (
+    PROMPT,
+    SENTINEL_KEY,
+    Page,
+    csrf_token,
+    form,
+    opened,
+    sse_events,
+    submit,
+)
 from tests.snippets import printed_text, run
 
 LANGUAGES = {"curl": ("curl", "bash", "chat.sh"),
@@ -82,7 +91,7 @@ def test_streamed_result_shows_streaming_code_that_sends_the_streamed_body(clien
                                             "model": "fake/ok", "prompt": "Stream please"},
                            buffered=False)
     result = [data for name, data in sse_events(response) if name == "result"][0]
-    page = Fragment(result["html"])
+    page = opened(client, Fragment(result["html"]), "code")  # loaded when it is opened
     sent = upstream.received[0]["body"]
     assert sent["stream"] is True and sent["stream_options"] == {"include_usage": True}
     assert " -N " in shown(page, "curl").code

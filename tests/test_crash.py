@@ -319,6 +319,8 @@ def test_sqlite_down_at_start_then_back_is_used_again(make_app, upstream, tmp_pa
     card = Page(Fetched(result["html"]))  # the notice, then the result card as usual (not escaped)
     assert result["url"] is None and "could not be saved" in card.text(".banner-warn")
     assert "Hello! How can I help you today?" in card.text("article.result .reply")
+    # Not saved, nothing could load a panel later: each is drawn in full, Get code included.
+    assert card.soup.select_one("[data-panel-url]") is None and card.text("#code-curl")
     history = client.get("/history")
     assert history.status_code == 503 and "History unavailable" in history.get_data(as_text=True)
     assert "could not write a run as it started" in caplog.text

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from tests.helpers import Page, csrf_token, sse_events, submit
+from playground.render import DEFERRED_PANELS
+from tests.helpers import Page, csrf_token, opened, sse_events, submit
 from tests.hostile import HOSTILE, assert_safe_page, assert_safe_reply
+from tests.test_stream import Page_from
 
 
 @pytest.mark.parametrize("case", sorted(HOSTILE))
@@ -31,6 +33,8 @@ def test_hostile_reply_streamed_is_inert(client, upstream, case):
     assert streamed == HOSTILE[case]  # deltas are plain text, appended with textContent
     html = events[-1][1]["html"]
     assert_safe_page(html)
+    for name in DEFERRED_PANELS:  # and each panel the result loads when it is opened
+        assert_safe_page(opened(client, Page_from(html), name).html)
 
 
 @pytest.mark.parametrize("case", sorted(HOSTILE))
@@ -89,10 +93,13 @@ def test_unknown_sse_events_are_not_relayed_as_page_events(client, upstream):
     assert [n for n, _ in events if n not in ("start", "content", "snapshot")] == ["result"]
     html = events[-1][1]["html"]
     assert_safe_page(html)
+    for name in DEFERRED_PANELS:  # and each panel the result loads when it is opened
+        assert_safe_page(opened(client, Page_from(html), name).html)
     for name, data in events:
         if name == "snapshot":  # live markdown of the same reply: sanitized like the result
             assert_safe_reply("".join([*data.get("add", []), data.get("tail", "")]))
-    assert "&lt;script&gt;window.__pwned" in html  # shown escaped in the raw events panel
+    events_panel = opened(client, Page_from(html), "events").html
+    assert "&lt;script&gt;window.__pwned" in events_panel  # shown escaped in the raw events
 
 
 def test_reply_sanitizer_allow_list_directly():

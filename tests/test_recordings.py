@@ -8,7 +8,7 @@ import json
 import sqlalchemy as sa
 
 from playground.store import runs
-from tests.helpers import Page, csrf_token, stream, submit
+from tests.helpers import Page, csrf_token, opened, stream, submit
 from tests.test_stream import Page_from
 
 
@@ -123,8 +123,12 @@ def test_a_run_saved_before_the_recorder_loads_with_no_timing_recorded(app, clie
     assert client.get(url + "/timeline.json").get_json()["timed"] is False
 
 
-def test_the_streamed_result_partial_carries_the_timeline_too(client, upstream):
-    _url, events = streamed(client)
+def test_the_streamed_result_carries_the_timeline_loaded_when_opened(client, upstream):
+    url, events = streamed(client)
     result = Page_from(events[-1][1]["html"])
-    assert result.soup.select_one(".timeline-panel svg.timeline")
     assert result.soup.select_one(".replay-bar[data-replay-url]")
+    summary = result.text(".timeline-panel > summary")
+    assert summary == Page(client.get(url)).text(".timeline-panel > summary")
+    assert "chunks" in summary and "first content" in summary
+    assert result.soup.select_one(".timeline-panel svg") is None  # drawn when opened
+    assert opened(client, result, "timeline").soup.select_one(".timeline-panel svg.timeline")

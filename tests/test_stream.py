@@ -7,7 +7,7 @@ import threading
 import time
 
 from tests.fake_upstream import AZURE_FINGERPRINT, AZURE_ID, AZURE_MODEL, REPLY, chunk
-from tests.helpers import SENTINEL_KEY, Page, csrf_token, stream, submit
+from tests.helpers import SENTINEL_KEY, Page, csrf_token, opened, stream, submit
 
 
 def collect(client, **fields):
@@ -50,7 +50,7 @@ def test_stream_asks_for_usage_and_shows_both_raw_views(client, upstream):
     body = upstream.received[-1]["body"]
     assert body["stream"] is True and body["stream_options"] == {"include_usage": True}
     assert '"object": "chat.completion"' in page.text("#response-json")
-    assert "chat.completion.chunk" in page.text("#stream-events")
+    assert "chat.completion.chunk" in opened(client, page, "events").text("#stream-events")
     assert "First token" in page.text(".usage")
 
 
