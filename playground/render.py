@@ -170,8 +170,9 @@ def choice_views(response) -> list[dict]:
 def present(run, shared: bool = False, deferred: bool = False) -> dict:
     """Everything ``_result.html`` shows for a run, computed once (``shared``: for a stranger).
 
-    ``deferred``: the panels in ``DEFERRED_PANELS`` are left out, each drawn only as its
-    closed ``<details>`` with its summary, and loaded when it is first opened (``panel_view``).
+    ``deferred``: those of the ``DEFERRED_PANELS`` the run has are left out, each drawn only
+    as its closed ``<details>`` with its summary, and loaded when it is first opened
+    (``panel_view``); ``view["deferred"]`` names them.
     """
     response = run.response if isinstance(run.response, dict) else None
     answered = response.get("model") if response else None
@@ -189,15 +190,23 @@ def present(run, shared: bool = False, deferred: bool = False) -> dict:
         "response_tree": json_tree(run.response) if run.response is not None else None,
         "events_text": None if deferred else _events_text(run),
         "code": None if deferred else code_view(run, shared),
-        "deferred": deferred,
+        "deferred": _panels_of(run) if deferred else frozenset(),
     }
 
 
 def panel_view(run, name: str) -> dict:
     """What one of the ``DEFERRED_PANELS`` shows, and nothing else (``name`` is one of them)."""
-    return {"run": run, "deferred": False,
+    return {"run": run, "deferred": frozenset(),
             "events_text": _events_text(run) if name == "events" else None,
             "code": code_view(run) if name == "code" else None}
+
+
+def _panels_of(run) -> frozenset[str]:
+    """The ``DEFERRED_PANELS`` a run has: its raw events if it streamed, Get code if its request
+    is a body (as ``code_view`` requires), and its timeline always."""
+    return frozenset(name for name, has in (("events", bool(run.events)),
+                                            ("code", isinstance(run.request, dict)),
+                                            ("timeline", True)) if has)
 
 
 def _events_text(run) -> str | None:

@@ -6,17 +6,16 @@ from __future__ import annotations
 import pytest
 
 from playground.render import DEFERRED_PANELS
-from tests.helpers import SENTINEL_KEY, Page, opened, stream
-from tests.test_stream import Page_from
+from tests.helpers import SENTINEL_KEY, Page, opened
+from tests.test_stream import Page_from, collect
 
 PANELS = {"events": "details:has(#stream-events)", "code": "#get-code",
           "timeline": ".timeline-panel"}
 
 
-def streamed(client, model: str = "fake/markdown") -> tuple[str, str]:
+def streamed(client) -> tuple[str, str]:
     """A streamed run's page URL and its result partial."""
-    _response, events = stream(client, model=model)
-    result = [data for name, data in events if name == "result"][0]
+    result = collect(client, model="fake/markdown")[3]
     return result["url"], result["html"]
 
 
