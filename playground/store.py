@@ -23,7 +23,7 @@ import logging
 import secrets
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import NamedTuple
@@ -69,6 +69,11 @@ _RUN_ID = sa.bindparam("run_id")
 _PROGRESS = runs.update().where(runs.c.id == _RUN_ID, runs.c.state == "running")
 _FINISH = runs.update().where(runs.c.id == _RUN_ID)
 _OWNER = sa.select(runs.c.owner).where(runs.c.id == _RUN_ID)
+
+
+def insert_runs(conn, rows: list[dict]) -> None:
+    """Rows of ``runs``, as ``Store.write_many`` writes them unless told otherwise."""
+    conn.execute(runs.insert(), rows)
 
 
 class Store:
@@ -188,14 +193,12 @@ class Store:
         return rows, kept, [spend.row_of(owner, run) for run, owner in owned]
 
     @staticmethod
-    def write_many(conn, rows: list[dict], kept: list, amounts: list[dict], insert=None) -> None:
-        """Write what ``rows_for`` made, in the caller's transaction. ``insert(conn, rows)``
-        writes the rows of ``runs`` instead of an INSERT (a bulk load's COPY)."""
+    def write_many(conn, rows: list[dict], kept: list, amounts: list[dict],
+                   insert: Callable = insert_runs) -> None:
+        """Write what ``rows_for`` made, in the caller's transaction; ``insert(conn, rows)``
+        writes the rows of ``runs`` (a bulk load passes its COPY)."""
         if rows:
-            if insert is None:
-                conn.execute(runs.insert(), rows)
-            else:
-                insert(conn, rows)
+            insert(conn, rows)
             for run_id, owner, found in kept:
                 uploads.keep(conn, run_id, owner, found)
             spend.add_many(conn, amounts)
