@@ -8,6 +8,7 @@ from pathlib import Path
 
 AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
+OPEN_DETAILS = "() => document.querySelectorAll('details').forEach((d) => { d.open = true; })"
 RUN = """async (tags) => {
   const found = await axe.run(document, {
     runOnly: { type: "tag", values: tags }, resultTypes: ["violations"] });
@@ -23,8 +24,7 @@ def violations(page, open_details: bool = False) -> list[dict]:
     if not page.evaluate("() => typeof window.axe === 'object'"):
         page.evaluate(AXE.read_text())
     if open_details:
-        page.evaluate("() => document.querySelectorAll('details')"
-                      ".forEach((d) => { d.open = true; })")
+        page.evaluate(OPEN_DETAILS)
     return page.evaluate(RUN, TAGS)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.axe import report, violations
+from tests.e2e.axe import OPEN_DETAILS, report, violations
 from tests.e2e.conftest import ARTIFACTS, fill_and_run
 
 PHONE = {"width": 390, "height": 844}
@@ -67,11 +67,92 @@ def test_axe_run_page_light_dark_and_phone(site, open_page, browser):
                             full_page=True)
             assert_no_violations(page, f"a run page ({label})")
             if label == "390 px":  # nothing sideways: the page is as wide as the phone
-                page.evaluate("() => document.querySelectorAll('details').forEach("
-                              "(d) => { d.open = true; })")
+                page.evaluate(OPEN_DETAILS)
                 assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
         finally:
             context.close()
+
+
+COVERED = """() => {
+  // Scroll the form's fields end to end; list every control of which some part is shown
+  // (inside the scrolling box) but drawn over by the Run bar.
+  let box = document.querySelector('#turns-1-content').parentElement;
+  while (!['auto', 'scroll'].includes(getComputedStyle(box).overflowY)) box = box.parentElement;
+  const bar = document.querySelector('#run-button').parentElement;
+  const covered = new Set();
+  for (let top = 0; top <= box.scrollHeight; top += 20) {
+    box.scrollTop = top;
+    const shown = box.getBoundingClientRect();
+    box.querySelectorAll('input, select, textarea, button, summary, a').forEach((el) => {
+      if (bar.contains(el)) return;
+      const r = el.getBoundingClientRect();
+      const x = r.left + r.width / 2;
+      const last = Math.min(r.bottom, shown.bottom) - 1;
+      for (let y = Math.max(r.top, shown.top) + 1; y < last; y += 4) {
+        const hit = document.elementFromPoint(x, y);
+        if (hit && bar.contains(hit)) { covered.add(el.id || el.textContent.trim()); break; }
+      }
+    });
+  }
+  return [...covered];
+}"""
+
+
+@pytest.mark.parametrize("present", [False, True], ids=["desktop", "presenter mode"])
+def test_the_run_bar_never_covers_a_field(site, open_page, browser, present):
+    """The form scrolls inside its sticky card with Run always in view; no field, however the
+    card is scrolled, can slide under Run (WCAG 2.4.11: focus not obscured, 2.5.8: targets)."""
+    url = finished_run(open_page(site).page)
+    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    try:
+        page = context.new_page()
+        page.goto(url + ("?present=1" if present else ""))
+        page.evaluate(OPEN_DETAILS)
+        page.evaluate("() => window.scrollTo(0, document.body.scrollHeight)")  # the card sticks
+        expect(page.locator("#run-button")).to_be_in_viewport()
+        assert page.evaluate(COVERED) == []
+    finally:
+        context.close()
+
+
+FOCUS_SHOWN = """() => {
+  // Is the focused element drawn where the user sees it, not under the sticky top bar?
+  const el = document.activeElement, bar = document.querySelector('.topbar');
+  if (el === document.body || bar.contains(el)) return null;
+  const r = el.getBoundingClientRect();
+  const hit = document.elementFromPoint(r.left + Math.min(r.width / 2, 12),
+                                        r.top + Math.min(r.height / 2, 8));
+  return hit && bar.contains(hit) ? (el.id || el.textContent.trim().slice(0, 40)) : "";
+}"""
+
+
+@pytest.mark.parametrize("where", ["1280 px", "390 px", "presenter mode"])
+def test_keyboard_focus_never_hides_under_the_top_bar(site, open_page, browser, where):
+    """Shift+Tab from the end of a run page to its top: every control, as it takes focus, is
+    scrolled into view below the top bar, never under it (WCAG 2.4.11)."""
+    url = finished_run(open_page(site).page)
+    viewport = PHONE if where == "390 px" else {"width": 1280, "height": 720}
+    context = browser.new_context(viewport=viewport)
+    try:
+        page = context.new_page()
+        page.goto(url + ("?present=1" if where == "presenter mode" else ""))
+        page.evaluate("""() => [...document.querySelectorAll('a[href], button, input, select,'
+          + ' textarea, summary')].filter((el) => el.tabIndex >= 0 && el.checkVisibility())
+          .at(-1).focus()""")  # the walk starts at the page's last control
+        hidden, visited = [], []
+        while len(visited) < 400:
+            found = page.evaluate(FOCUS_SHOWN)
+            if found is None:
+                break  # at the top bar: the whole page has been walked
+            visited.append(page.evaluate("() => document.activeElement.id"))
+            if found:
+                hidden.append(found)
+            page.keyboard.press("Shift+Tab")
+        assert {"run-button", "turns-1-content"} <= set(visited)  # the form and the result
+        assert len(visited) > 20
+        assert hidden == []
+    finally:
+        context.close()
 
 
 def test_axe_error_card_and_history(site, open_page):
