@@ -115,13 +115,14 @@ def test_the_run_bar_never_covers_a_field(site, open_page, browser, present):
         context.close()
 
 
-FOCUS_SHOWN = """() => {
-  // Is the focused element drawn where the user sees it, not under the sticky top bar?
-  const el = document.activeElement, bar = document.querySelector('.topbar');
+FOCUS_SHOWN = """(bar) => {
+  // Is the focused control's first line drawn where the user sees it, or under a sticky bar?
+  const el = document.activeElement;
+  bar = document.querySelector(bar);
   if (el === document.body || bar.contains(el)) return null;
   const r = el.getBoundingClientRect();
   const hit = document.elementFromPoint(r.left + Math.min(r.width / 2, 12),
-                                        r.top + Math.min(r.height / 2, 8));
+                                        r.top + Math.min(r.height / 2, 16));
   return hit && bar.contains(hit) ? (el.id || el.textContent.trim().slice(0, 40)) : "";
 }"""
 
@@ -141,7 +142,7 @@ def test_keyboard_focus_never_hides_under_the_top_bar(site, open_page, browser, 
           .at(-1).focus()""")  # the walk starts at the page's last control
         hidden, visited = [], []
         while len(visited) < 400:
-            found = page.evaluate(FOCUS_SHOWN)
+            found = page.evaluate(FOCUS_SHOWN, ".topbar")
             if found is None:
                 break  # at the top bar: the whole page has been walked
             visited.append(page.evaluate("() => document.activeElement.id"))
@@ -153,6 +154,25 @@ def test_keyboard_focus_never_hides_under_the_top_bar(site, open_page, browser, 
         assert hidden == []
     finally:
         context.close()
+
+
+def test_keyboard_focus_never_hides_under_compares_run_bar(site, open_page):
+    """Compare keeps "Run all lanes" in a bar stuck to the window's bottom: Tab through the
+    whole form (every <details> open) and each control, as it takes focus, shows above it."""
+    page = open_page(site + "/compare").page  # 1360 × 900
+    page.evaluate(OPEN_DETAILS)
+    page.locator(".topbar a").last.focus()
+    hidden, visited = [], []
+    while len(visited) < 400:
+        page.keyboard.press("Tab")
+        found = page.evaluate(FOCUS_SHOWN, ".compare-form .actions")
+        if found is None:
+            break  # at "Run all lanes": the whole form has been walked
+        visited.append(page.evaluate("() => document.activeElement.id"))
+        if found:
+            hidden.append(found)
+    assert {"turns-1-content", "lanes-1-model", "seed"} <= set(visited)
+    assert hidden == []
 
 
 def test_axe_error_card_and_history(site, open_page):
