@@ -318,9 +318,11 @@ def _stream(base: dict, read, times, notes: list[str]) -> Timeline:
 
 
 def duration(ms: float | None) -> str:
-    """A duration as people read it: "412 ms", "2.31 s", "n/a"."""
+    """A duration as people read it: "0.8 ms", "412 ms", "2.31 s", "n/a"."""
     if ms is None:
         return "n/a"
+    if ms < 9.95:  # a local run is over in a millisecond or two: "0 ms" would say nothing
+        return f"{ms:.1f} ms"
     return f"{ms:.0f} ms" if ms < 1000 else f"{ms / 1000:.2f} s"
 
 

@@ -38,15 +38,19 @@ def _num(value: float) -> str:
     return f"{value:.1f}".rstrip("0").rstrip(".")
 
 
-def _tick_label(ms: float) -> str:
-    return f"{ms:.0f} ms" if ms < 1000 else f"{ms / 1000:g} s"
+def _tick_label(ms: float, step: float) -> str:
+    """A tick's label with as many decimals as the step needs: 0.2 ms apart reads "0.4 ms"."""
+    if ms >= 1000:
+        return f"{ms / 1000:g} s"
+    decimals = max(0, -math.floor(math.log10(step) + 1e-9))
+    return f"{ms:.{decimals}f} ms"
 
 
 def _ticks(end: float) -> list[float]:
     raw = end / 5
     magnitude = 10 ** math.floor(math.log10(raw))
     step = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw)
-    return [i * step for i in range(int(end // step) + 1)]
+    return [i * step for i in range(int(end / step + 1e-9) + 1)]  # 1.0 / 0.2 is 4.999…
 
 
 def _thin(items: list, key) -> list:
@@ -81,12 +85,13 @@ def draw(t, text: str, id_prefix: str, standalone: bool) -> Markup:
         body.append(f'<line x1="{PAD}" y1="{axis_y}" x2="{WIDTH - PAD}" y2="{axis_y}" '
                     'class="tl-axis" stroke="currentColor"/>')
         ticks = _ticks(end)
+        step = ticks[1] - ticks[0] if len(ticks) > 1 else end
         for i, ms in enumerate(ticks):
             anchor = "start" if i == 0 else "end" if x(ms) > WIDTH - 30 else "middle"
             body.append(f'<line x1="{_num(x(ms))}" y1="{axis_y}" x2="{_num(x(ms))}" '
                         f'y2="{axis_y + 3}" class="tl-axis" stroke="currentColor"/>'
                         f'<text x="{_num(x(ms))}" y="{axis_y + 14}" text-anchor="{anchor}" '
-                        f'class="tl-label">{escape(_tick_label(ms))}</text>')
+                        f'class="tl-label">{escape(_tick_label(ms, step))}</text>')
         height = _legend(legend, axis_y + 22, body)
     title = "Timeline of the stream" if t.stream else "Timeline of the request"
     extra = (f' xmlns="http://www.w3.org/2000/svg" width="{WIDTH * 2}" height="{height * 2}"'

@@ -155,6 +155,31 @@ def test_a_non_streamed_run_is_a_single_bar(extra, want, note):
     assert len(soup.select("rect.tl-phase")) == len(want)
 
 
+AXES = {  # total time of a non-streamed run -> the axis as read under the timeline
+    "a local run of 1.2 ms": (1.2, ["0.0 ms", "0.5 ms", "1.0 ms"]),
+    "4 ms": (4, ["0 ms", "1 ms", "2 ms", "3 ms", "4 ms"]),
+    "0.4 ms, shown up to the axis' 1 ms floor": (
+        0.4, ["0.0 ms", "0.2 ms", "0.4 ms", "0.6 ms", "0.8 ms", "1.0 ms"]),
+    "30 ms": (30, ["0 ms", "10 ms", "20 ms", "30 ms"]),
+    "1.2 s": (1200, ["0 ms", "500 ms", "1 s"]),
+    "a minute": (61_000, ["0 ms", "20 s", "40 s", "60 s"]),
+}
+
+
+@pytest.mark.parametrize(("total", "ticks"), AXES.values(), ids=AXES.keys())
+def test_the_time_axis_reads_distinct_ticks_at_any_scale(total, ticks):
+    t = timeline.build([], None, stream=False, total_ms=total, status=200)
+    labels = [text.get_text() for text in svg_soup(t).select("text.tl-label")]
+    assert labels[:len(ticks)] == ticks  # the legend's labels follow the axis
+
+
+@pytest.mark.parametrize(("ms", "said"), [(None, "n/a"), (0.35, "0.3 ms"), (1.24, "1.2 ms"),
+                                          (9.94, "9.9 ms"), (9.96, "10 ms"), (412.4, "412 ms"),
+                                          (2310, "2.31 s")])
+def test_durations_keep_a_decimal_below_ten_milliseconds(ms, said):
+    assert timeline.duration(ms) == said
+
+
 def test_a_failed_request_says_its_status():
     t = timeline.build([], None, stream=True, total_ms=80, status=429)
     assert "HTTP 429" in timeline.summary(t) and phases(t) == [("response", 0, 80)]
