@@ -200,6 +200,14 @@
     body.set("action", "run");
     compare(form, body);
   });
+  // Ctrl/Cmd + Enter runs every lane, from any field, as on the playground.
+  runButton.querySelector("kbd").hidden = false;
+  form.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+      event.preventDefault();
+      form.requestSubmit(runButton);
+    }
+  });
   stopAll.addEventListener("click", () => controllers.forEach((c) => c.abort()));
 
   function setupDiff(root) {

@@ -166,7 +166,8 @@
     event.preventDefault();
     if (!controller) streamRun();
   });
-  // Ctrl/Cmd + Enter runs, from any field of the form.
+  // Ctrl/Cmd + Enter runs, from any field of the form (the button shows it once it works).
+  runButton.querySelector("kbd").hidden = false;
   form.addEventListener("keydown", (event) => {
     if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
       event.preventDefault();

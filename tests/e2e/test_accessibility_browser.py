@@ -156,25 +156,6 @@ def test_keyboard_focus_never_hides_under_the_top_bar(site, open_page, browser, 
         context.close()
 
 
-def test_keyboard_focus_never_hides_under_compares_run_bar(site, open_page):
-    """Compare keeps "Run all lanes" in a bar stuck to the window's bottom: Tab through the
-    whole form (every <details> open) and each control, as it takes focus, shows above it."""
-    page = open_page(site + "/compare").page  # 1360 × 900
-    page.evaluate(OPEN_DETAILS)
-    page.locator(".topbar a").last.focus()
-    hidden, visited = [], []
-    while len(visited) < 400:
-        page.keyboard.press("Tab")
-        found = page.evaluate(FOCUS_SHOWN, ".compare-form .actions")
-        if found is None:
-            break  # at "Run all lanes": the whole form has been walked
-        visited.append(page.evaluate("() => document.activeElement.id"))
-        if found:
-            hidden.append(found)
-    assert {"turns-1-content", "lanes-1-model", "seed"} <= set(visited)
-    assert hidden == []
-
-
 def test_axe_error_card_and_history(site, open_page):
     page = open_page(site).page
     finished_run(page, "fake/401", "This fails")
@@ -274,6 +255,7 @@ def test_keyboard_only_main_flow(serve, open_page):
     page = watched.page
     page.evaluate(WATCH)
     expect(page.locator(MESSAGE)).to_be_focused()  # the page starts where you write
+    expect(page.locator("#run-button kbd")).to_be_visible()  # the shortcut, shown
     page.keyboard.type("Hello from the keyboard")
     page.keyboard.press("Control+Enter")
     expect(page.locator("#result .result-head .pill").first).to_have_text("Done", timeout=20_000)

@@ -179,6 +179,20 @@ def test_axe_finds_nothing_on_compare_its_results_diff_and_share(compare_url, br
         context.close()
 
 
+def test_ctrl_enter_runs_every_lane_and_the_button_says_so_only_when_it_works(compare_url,
+                                                                            open_page):
+    plain = open_page(compare_url, javascript=False).page
+    expect(plain.locator("#compare-button kbd")).to_be_hidden()  # no shortcut to promise
+    page = open_page(compare_url).page
+    expect(page.locator("#compare-button kbd")).to_be_visible()
+    expect(page.locator("#compare-button")).to_have_text("Run all lanes Ctrl ↵")
+    page.fill("#turns-1-content", "From the keyboard")
+    page.keyboard.press("Control+Enter")  # from the field just typed in
+    expect(page.locator(".metrics-table")).to_be_visible(timeout=20_000)
+    assert [lane_state(page, n) for n in range(3)] == ["complete"] * 3
+    expect(page.locator("#turns-1-content")).to_have_value("From the keyboard")
+
+
 def test_the_cost_figure_follows_each_lanes_max_tokens_and_model(live_url, open_page):
     watched = open_page(live_url + "/compare")
     page = watched.page

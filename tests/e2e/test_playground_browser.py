@@ -52,6 +52,7 @@ def test_run_against_the_fake_upstream_renders_markdown_json_and_usage(live_url,
 def test_without_javascript_the_form_posts_and_the_result_follows(live_url, open_page):
     watched = open_page(live_url, javascript=False)
     page = watched.page
+    expect(page.locator("#run-button kbd")).to_be_hidden()  # no Ctrl+Enter to promise
     fill_and_run(page, "fake/ok", "Plain HTML please")
     expect(page.locator(".reply")).to_have_text("Hello! How can I help you today?")
     expect(page.locator("#turns-1-content")).to_have_value("Plain HTML please")
