@@ -92,7 +92,7 @@ def draw(t, text: str, id_prefix: str, standalone: bool) -> Markup:
                         f'y2="{axis_y + 3}" class="tl-axis" stroke="currentColor"/>'
                         f'<text x="{_num(x(ms))}" y="{axis_y + 14}" text-anchor="{anchor}" '
                         f'class="tl-label">{escape(_tick_label(ms, step))}</text>')
-        height = _legend(legend, axis_y + 22, body)
+        height = _legend(legend, axis_y + 14 + FONT + 6, body)  # a row clear of the ticks
     title = "Timeline of the stream" if t.stream else "Timeline of the request"
     extra = (f' xmlns="http://www.w3.org/2000/svg" width="{WIDTH * 2}" height="{height * 2}"'
              if standalone else "")

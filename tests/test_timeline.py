@@ -10,7 +10,7 @@ from bs4 import BeautifulSoup
 
 from playground import timeline
 from playground.run import Run
-from playground.timeline_svg import MAX_DRAWN
+from playground.timeline_svg import FONT, MAX_DRAWN
 
 
 def chunk(**delta) -> str:
@@ -169,8 +169,10 @@ AXES = {  # total time of a non-streamed run -> the axis as read under the timel
 @pytest.mark.parametrize(("total", "ticks"), AXES.values(), ids=AXES.keys())
 def test_the_time_axis_reads_distinct_ticks_at_any_scale(total, ticks):
     t = timeline.build([], None, stream=False, total_ms=total, status=200)
-    labels = [text.get_text() for text in svg_soup(t).select("text.tl-label")]
-    assert labels[:len(ticks)] == ticks  # the legend's labels follow the axis
+    texts = svg_soup(t).select("text.tl-label")
+    assert [text.get_text() for text in texts[:len(ticks)]] == ticks
+    legend = texts[len(ticks):]  # the legend's labels follow the axis, a full line below it
+    assert legend and float(legend[0]["y"]) - FONT >= float(texts[0]["y"]) + 4
 
 
 @pytest.mark.parametrize(("ms", "said"), [(None, "n/a"), (0.35, "0.3 ms"), (1.24, "1.2 ms"),
