@@ -130,7 +130,8 @@
   function tick(now) {
     frame = null;
     if (!playing) return;
-    position += Math.min(now - last, 1000) * speed;  // a hidden tab does not jump ahead
+    // A hidden tab does not jump ahead; a frame stamped before run() does not go back ("-0.0 s").
+    position += Math.min(Math.max(now - last, 0), 1000) * speed;
     last = now;
     const done = position >= duration;
     if (done || !reduced.matches || now - applied >= REDUCED_STEP_MS) {

@@ -276,7 +276,7 @@ def scenario_ok(h: Handler, model: str) -> None:
 
 def scenario_markdown(h: Handler, model: str) -> None:
     if h.body.get("stream"):
-        h.stream_text(model, MARKDOWN)
+        h.stream_text(model, MARKDOWN, delay=h.server.markdown_delay)
     else:
         h.send_json(200, completion(model, MARKDOWN))
 
@@ -621,6 +621,7 @@ class FakeServer(ThreadingHTTPServer):
         self.disconnects = 0
         self.slow_seconds = 2.0
         self.trickle_delay = 0.05
+        self.markdown_delay = 0.0  # between fake/markdown's 17 streamed pieces
         self.sent_bytes = 0
         self.gate = threading.Event()  # opened by a test: scenario_gate sends the rest
         self.release = threading.Event()  # lets every fake/hold reply finish

@@ -17,6 +17,7 @@ SHOTS = ARTIFACTS / "screenshots"
 def test_presenter_mode_looks_right(serve_live, upstream, browser, size):
     width, height = size
     base = serve_live(PLAYGROUND_ALLOW_USER_KEYS=True)
+    upstream.markdown_delay = 0.1  # a recording that lasts (1.7 s): Esc lands mid-replay
     context = browser.new_context(viewport={"width": width, "height": height})
     try:
         page = context.new_page()
