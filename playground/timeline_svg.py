@@ -46,11 +46,12 @@ def _tick_label(ms: float, step: float) -> str:
     return f"{ms:.{decimals}f} ms"
 
 
-def _ticks(end: float) -> list[float]:
+def _ticks(end: float) -> tuple[float, list[float]]:
+    """About five round steps from 0 to ``end``: the step (at most end / 2) and the ticks."""
     raw = end / 5
     magnitude = 10 ** math.floor(math.log10(raw))
     step = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw)
-    return [i * step for i in range(int(end / step + 1e-9) + 1)]  # 1.0 / 0.2 is 4.999…
+    return step, [i * step for i in range(int(end / step + 1e-9) + 1)]  # 1.0 / 0.2 is 4.999…
 
 
 def _thin(items: list, key) -> list:
@@ -84,8 +85,7 @@ def draw(t, text: str, id_prefix: str, standalone: bool) -> Markup:
             _chart(t, x, body, legend)
         body.append(f'<line x1="{PAD}" y1="{axis_y}" x2="{WIDTH - PAD}" y2="{axis_y}" '
                     'class="tl-axis" stroke="currentColor"/>')
-        ticks = _ticks(end)
-        step = ticks[1] - ticks[0] if len(ticks) > 1 else end
+        step, ticks = _ticks(end)
         for i, ms in enumerate(ticks):
             anchor = "start" if i == 0 else "end" if x(ms) > WIDTH - 30 else "middle"
             body.append(f'<line x1="{_num(x(ms))}" y1="{axis_y}" x2="{_num(x(ms))}" '
